@@ -1,0 +1,88 @@
+"""Command line: ``python -m fer_helpers <command> ...`` (also installed as ``fer-helpers``).
+
+Each command's work lives in the module that owns it; this file only parses arguments and dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fer_helpers", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("info", help="rows per split and class, and pixel statistics of a data set")
+    s.add_argument("data", help="FER2013 CSV (.csv, .csv.gz, .zip) or image-folder root")
+    s.add_argument("--skip-bad-rows", action="store_true", help="skip malformed rows (they are counted and listed)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
+    s = sub.add_parser("make-sample", help="write the embedded synthetic data set as a FER2013-format CSV")
+    s.add_argument("--out", required=True, help="output path (.csv or .csv.gz)")
+    s.add_argument("--per-class", type=int, required=True, help="faces per emotion")
+    s.add_argument("--seed", type=int, default=0)
+
+    s = sub.add_parser("train", help="train a model with the full set of callbacks")
+    s.add_argument("--data", default=None, help="data set (default: locate_fer2013(), else the embedded data)")
+    s.add_argument("--model", choices=["tutorial", "default"], default="default")
+    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("--out", required=True, help="run directory (best model, CSV log, TensorBoard logs, metrics)")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run in --out (BackupAndRestore)")
+    s.add_argument("--batch-size", type=int, default=64)
+    s.add_argument("--learning-rate", type=float, default=1e-3)
+    s.add_argument("--schedule", choices=["plateau", "cosine"], default="plateau")
+    s.add_argument("--label-smoothing", type=float, default=0.0)
+    s.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
+    s.add_argument("--augment", default="default", help="augmentation preset: none, light, default or strong")
+    s.add_argument("--patience", type=int, default=10, help="EarlyStopping patience in epochs")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--deterministic", action="store_true", help="op determinism (slower; same seed -> same weights)")
+    s.add_argument("--val-fraction", type=float, default=0.1, help="validation share when the data has no Usage")
+
+    s = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix of a model")
+    s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")
+    s.add_argument("--data", required=True)
+    s.add_argument("--split", default=None, help="a Usage value (Training, PublicTest, PrivateTest); default all rows")
+    s.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--batch-size", type=int, default=256)
+
+    s = sub.add_parser("predict", help="detect faces in images and label their emotions")
+    s.add_argument("images", nargs="+")
+    s.add_argument("--model", default=None, help="model file (default: the shipped pretrained model)")
+    s.add_argument("--out", default=None, help="annotated image to write (a folder when several images are given)")
+    s.add_argument("--json", action="store_true", help="print one JSON object per image")
+    s.add_argument("--tta", action="store_true")
+
+    sub.add_parser("demo", help="the main job: run the notebook series on the embedded data (or summarise the data)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "info":
+            from .data import info_cli as run
+        elif args.command == "make-sample":
+            from .synthetic import make_sample_cli as run
+        elif args.command == "train":
+            from .training import train_cli as run
+        elif args.command == "evaluate":
+            from .evaluation import evaluate_cli as run
+        elif args.command == "predict":
+            from .recognizer import predict_cli as run
+        elif args.command == "demo":
+            from .demo import demo_cli as run
+        else:  # pragma: no cover - argparse rejects unknown commands
+            raise AssertionError(args.command)
+        return int(run(args) or 0)
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

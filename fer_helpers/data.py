@@ -1,0 +1,707 @@
+"""Loading FER2013 in every form it is distributed in, fast and with clear errors.
+
+Supported inputs (all return a :class:`FERData`):
+
+* The Kaggle CSV ``emotion,pixels,Usage`` (``fer2013.csv``), plain or compressed (``.gz``, ``.zip``).
+* The competition's test file with only a ``pixels`` column (labels become ``-1``, usage ``""``).
+* The image-folder layout ``<root>/train/<emotion>/*.jpg`` and ``<root>/test/<emotion>/*.jpg``, whose file names
+  keep the split (``Training_*``, ``PublicTest_*``, ``PrivateTest_*``).
+
+Parsing is vectorised: instead of splitting every row's 2,304 numbers into Python strings, the text of a chunk of
+rows is viewed as one NumPy byte array and the digits are combined arithmetically. Rows are read in chunks and
+written straight into a preallocated uint8 array, so peak memory stays near the size of the result. A ``.npz`` cache
+(never pickle) makes a second load near-instant; it is keyed on the source's path, size and modification time, so
+editing or replacing the file invalidates it.
+
+Errors name the file and the row (``row 12`` is the 12th data row, ``line 13`` of the file counting the header).
+With ``on_error="skip"`` such rows are left out, and how many and which are reported (a warning, and
+``FERData.skipped``): nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .labels import EMOTIONS, NUM_CLASSES, USAGES, label_from_folder
+from .preprocessing import FACE_SIZE, prepare_faces
+
+PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE
+CHUNK_ROWS = 2048
+CACHE_VERSION = 1
+KAGGLE_DATASET = "deadskull7/fer2013"
+#: Faces per class of the embedded synthetic data set that :func:`locate_fer2013` falls back to.
+EMBEDDED_PER_CLASS = 400
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
+
+
+class DataError(ValueError):
+    """Malformed data set input; the message names the file and, where it applies, the row."""
+
+
+@dataclasses.dataclass
+class FERData:
+    """Faces, labels and splits of a loaded data set.
+
+    ``images`` is ``(N, 48, 48)`` uint8 (0..255), ``labels`` ``(N,)`` int64 in 0..6 (``-1`` where the file has no
+    labels), ``usage`` ``(N,)`` strings (``"Training"``, ``"PublicTest"``, ``"PrivateTest"``, or ``""`` when unknown).
+    ``skipped`` lists ``(row, reason)`` for rows left out with ``on_error="skip"``.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    usage: np.ndarray
+    source: str = ""
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __repr__(self) -> str:
+        splits = ", ".join(f"{k}={v}" for k, v in self.split_counts().items())
+        return f"FERData({len(self)} faces from {self.source!r}; {splits or 'no Usage'})"
+
+    @property
+    def x(self) -> np.ndarray:
+        """Model input: ``(N, 48, 48, 1)`` uint8, through the shared :func:`~fer_helpers.prepare_faces`."""
+        return prepare_faces(self.images)
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(len(self)) and bool((self.labels >= 0).all())
+
+    @property
+    def has_usage(self) -> bool:
+        return bool(len(self)) and bool((self.usage != "").all())
+
+    def subset(self, mask_or_index) -> "FERData":
+        """A new FERData with the selected rows (boolean mask or integer index)."""
+        return FERData(self.images[mask_or_index], self.labels[mask_or_index], self.usage[mask_or_index],
+                       self.source, [])
+
+    def split(self, usage: str) -> "FERData":
+        """Rows whose ``Usage`` is ``usage`` (e.g. ``"PublicTest"``); a clear error if there are none."""
+        available = sorted(set(self.usage.tolist()) - {""})
+        if usage not in available:
+            raise DataError(
+                f"{self.source}: no rows with Usage {usage!r}; available: {available or 'none (the file has no Usage)'}"
+            )
+        return self.subset(self.usage == usage)
+
+    def split_counts(self) -> dict[str, int]:
+        values, counts = np.unique(self.usage, return_counts=True)
+        order = {u: i for i, u in enumerate(USAGES)}
+        pairs = sorted(zip(values.tolist(), counts.tolist()), key=lambda p: order.get(p[0], len(order)))
+        return {(v or "(none)"): int(c) for v, c in pairs}
+
+    def class_counts(self) -> dict[str, int]:
+        """Faces per class name, in label order (unlabeled rows are not counted)."""
+        counts = np.bincount(self.labels[self.labels >= 0], minlength=NUM_CLASSES)
+        return {name: int(c) for name, c in zip(EMOTIONS, counts)}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Vectorised parsing of the pixels column
+
+
+def parse_pixels(texts: Iterable[str], first_row: int = 0, source: str = "<pixels>",
+                 out: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Parse space-separated pixel strings into ``(N, 2304)`` uint8 without a Python object per number.
+
+    The rows are joined into one byte buffer; token starts and ends are found with one ``np.diff`` over a digit
+    mask, and each token's value is ``d[-1] + 10*d[-2] + 100*d[-3]`` gathered at its end. Returns
+    ``(array, problems)`` where ``problems`` lists ``(row, reason)`` for malformed rows (their array rows are left
+    zero); the caller decides to raise or skip. ``first_row`` numbers the rows in messages.
+    """
+    texts = list(texts)
+    n = len(texts)
+    if out is None:
+        out = np.zeros((n, PIXELS_PER_FACE), dtype=np.uint8)
+    if n == 0:
+        return out, []
+    missing = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    for i in missing:
+        texts[i] = ""
+    if not missing:
+        fast = _parse_fast(texts, out)
+        if fast:
+            return out, []
+    return _parse_diagnose(texts, first_row, out, missing)
+
+
+def _parse_fast(texts: list[str], out: np.ndarray) -> bool:
+    """The common case: only digits, single spaces and 1-3 digit tokens, 2304 per row. False if anything is off."""
+    try:
+        raw = (" " + "\n".join(texts) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    dig = buf - np.uint8(48)  # digits become 0..9, anything else wraps to >= 10
+    is_digit = dig < 10
+    if not is_digit.any():
+        return False
+    nl = buf == 10
+    if (is_digit | nl | (buf == 32)).sum() != buf.size:
+        return False
+    edges = np.diff(is_digit.view(np.int8))
+    starts = np.flatnonzero(edges == 1) + 1
+    ends = np.flatnonzero(edges == -1) + 1
+    if starts.size != ends.size:
+        return False
+    row_ends = np.flatnonzero(nl)
+    counts = np.diff(np.searchsorted(starts, row_ends), prepend=0)
+    if counts.size != out.shape[0] or (counts != PIXELS_PER_FACE).any():
+        return False
+    lengths = ends - starts
+    if lengths.max() > 3:
+        return False
+    values = dig[ends - 1].astype(np.uint16)
+    values += (10 * dig[ends - 2].astype(np.uint16)) * (lengths >= 2)
+    values += (100 * dig[ends - 3].astype(np.uint16)) * (lengths >= 3)
+    if values.max() > 255:
+        return False
+    out[:] = values.reshape(out.shape)
+    return True
+
+
+def _parse_diagnose(texts: list[str], first_row: int, out: np.ndarray,
+                    missing: list[int]) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Slower, thorough path: parse what can be parsed and name every malformed row."""
+    n = len(texts)
+    problems: list[tuple[int, str]] = [(first_row + i, "pixels value is missing") for i in missing]
+    bad_rows: set[int] = set(missing)
+    buf = np.frombuffer(("\n".join(texts) + "\n").encode("ascii", errors="replace"), dtype=np.uint8)
+    is_nl = buf == 10
+    is_digit = (buf >= 48) & (buf <= 57)
+    is_sep = (buf == 32) | (buf == 9) | (buf == 13) | is_nl
+    row_ends = np.flatnonzero(is_nl)  # one per row
+    bad_chars = ~(is_digit | is_sep)
+    if bad_chars.any():
+        pos = np.flatnonzero(bad_chars)
+        rows = np.searchsorted(row_ends, pos)
+        for r in np.unique(rows):
+            p = pos[rows == r][0]
+            start = 0 if r == 0 else row_ends[r - 1] + 1
+            end = row_ends[r]
+            tok_start = start + max(buf[start:p].tobytes().rfind(b" ") + 1, 0)
+            tok_end = p + (buf[p:end].tobytes() + b" ").find(b" ")
+            token = buf[tok_start:tok_end].tobytes().decode("ascii", errors="replace")
+            problems.append((first_row + int(r), f"non-numeric token {token!r}"))
+            bad_rows.add(int(r))
+    prev_digit = np.concatenate(([False], is_digit[:-1]))
+    next_digit = np.concatenate((is_digit[1:], [False]))
+    starts = np.flatnonzero(is_digit & ~prev_digit)
+    ends = np.flatnonzero(is_digit & ~next_digit) + 1
+    lengths = ends - starts
+    d = buf.astype(np.int64) - 48
+    values = d[ends - 1].copy()
+    m2 = lengths >= 2
+    values[m2] += 10 * d[ends[m2] - 2]
+    m3 = lengths >= 3
+    values[m3] += 100 * d[ends[m3] - 3]
+    for k in np.flatnonzero(lengths > 3):  # leading zeros ("0012") are fine; longer numbers are out of range
+        values[k] = int(buf[starts[k]:ends[k]].tobytes())
+    token_row = np.searchsorted(row_ends, starts)
+    counts = np.bincount(token_row, minlength=n)
+    for r in np.flatnonzero(counts != PIXELS_PER_FACE):
+        if int(r) not in bad_rows:
+            problems.append((first_row + int(r), f"expected {PIXELS_PER_FACE} pixel values (48x48), found {counts[r]}"))
+            bad_rows.add(int(r))
+    too_big = values > 255
+    if too_big.any():
+        rows, vals = token_row[too_big], values[too_big]
+        for r in np.unique(rows):
+            if int(r) not in bad_rows:
+                problems.append((first_row + int(r), f"pixel value {vals[rows == r][0]} outside 0..255"))
+                bad_rows.add(int(r))
+    good_rows = np.ones(n, dtype=bool)
+    if bad_rows:
+        good_rows[list(bad_rows)] = False
+    keep = good_rows[token_row]
+    out[good_rows] = values[keep].astype(np.uint8).reshape(-1, PIXELS_PER_FACE)
+    problems.sort()
+    return out, problems
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CSV reading
+
+
+def _open_text(path: Path):
+    """Open a .csv, .csv.gz or single-CSV .zip as text."""
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        try:
+            z = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise DataError(f"{path}: not a valid zip archive ({exc})") from None
+        members = [m for m in z.namelist() if m.lower().endswith(".csv") and not m.startswith("__MACOSX")]
+        if not members:
+            raise DataError(f"{path}: the zip archive holds no .csv file")
+        if len(members) > 1:
+            preferred = [m for m in members if Path(m).name.lower() == "fer2013.csv"]
+            if not preferred:
+                raise DataError(f"{path}: the zip archive holds several CSV files {members}; extract the one you want")
+            members = preferred
+        return io.TextIOWrapper(z.open(members[0]), encoding="utf-8")
+    if name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _read_csv_chunks(path: Path) -> Iterator:
+    import pandas as pd
+
+    try:
+        fh = _open_text(path)
+        header = fh.readline()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as a CSV file ({exc})") from None
+    if not header.strip():
+        fh.close()
+        raise DataError(f"{path}: the file is empty")
+    columns = [c.strip().strip('"') for c in header.rstrip("\r\n").split(",")]
+    if "pixels" not in columns:
+        fh.close()
+        raise DataError(f"{path}: missing column 'pixels' (found columns {columns})")
+    labeled = "emotion" in columns
+    unknown = [c for c in columns if c not in ("emotion", "pixels", "Usage", "id", "")]
+    if not labeled and unknown:
+        fh.close()
+        raise DataError(f"{path}: missing column 'emotion' (found columns {columns})")
+    reader = pd.read_csv(fh, names=columns, header=None, chunksize=CHUNK_ROWS, dtype=str, keep_default_na=False,
+                         skip_blank_lines=True)
+    try:
+        yield columns
+        for chunk in reader:
+            yield chunk
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: malformed CSV ({exc})") from None
+    finally:
+        fh.close()
+
+
+def _parse_labels(values: np.ndarray, first_row: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    out = np.full(len(values), -1, dtype=np.int64)
+    problems = []
+    stripped = np.char.strip(values.astype(str))
+    ok = np.char.isdigit(stripped)
+    out[ok] = stripped[ok].astype(np.int64)
+    for i in np.flatnonzero(~ok):
+        problems.append((first_row + int(i), f"emotion {str(values[i])!r} is not an integer label"))
+    for i in np.flatnonzero(ok & ((out < 0) | (out >= NUM_CLASSES))):
+        problems.append((first_row + int(i), f"emotion {out[i]} outside 0..{NUM_CLASSES - 1}"))
+    return out, problems
+
+
+def _report(path: Path, problems: list[tuple[int, str]], on_error: str, total: int) -> None:
+    if not problems:
+        return
+    problems.sort()
+    if on_error == "raise":
+        row, reason = problems[0]
+        more = f" (and {len(problems) - 1} more bad rows)" if len(problems) > 1 else ""
+        raise DataError(f"{path}: row {row} (line {row + 2}): {reason}{more}; "
+                        "pass on_error='skip' to leave bad rows out")
+    listed = "; ".join(f"row {r}: {why}" for r, why in problems[:10])
+    more = f"; ... {len(problems) - 10} more" if len(problems) > 10 else ""
+    msg = f"{path}: skipped {len(problems)} of {total} rows: {listed}{more}"
+    warnings.warn(msg, stacklevel=3)
+
+
+def _load_csv(path: Path, on_error: str) -> FERData:
+    chunks = _read_csv_chunks(path)
+    columns = next(chunks)
+    blocks: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    usages: list[np.ndarray] = []
+    problems: list[tuple[int, str]] = []
+    row = 0
+    for chunk in chunks:
+        n = len(chunk)
+        pixels, p1 = parse_pixels(chunk["pixels"].to_numpy(dtype=object), first_row=row, source=str(path))
+        if "emotion" in columns:
+            lab, p2 = _parse_labels(chunk["emotion"].to_numpy(dtype=str), row)
+        else:
+            lab, p2 = np.full(n, -1, dtype=np.int64), []
+        use = chunk["Usage"].to_numpy(dtype=str) if "Usage" in columns else np.full(n, "", dtype="<U11")
+        chunk_problems = p1 + p2
+        if chunk_problems:
+            bad = np.zeros(n, dtype=bool)
+            bad[[r - row for r, _ in chunk_problems]] = True
+            pixels, lab, use = pixels[~bad], lab[~bad], use[~bad]
+            problems.extend(chunk_problems)
+            if on_error == "raise":
+                break
+        blocks.append(pixels)
+        labels.append(lab)
+        usages.append(use)
+        row += n
+    if row == 0 and not problems:
+        raise DataError(f"{path}: the file has a header but no rows")
+    # de-duplicate problems of the same row (e.g. bad label and bad pixels), keep the first reason
+    seen: dict[int, str] = {}
+    for r, why in sorted(problems):
+        seen.setdefault(r, why)
+    problems = sorted(seen.items())
+    _report(path, problems, on_error, row)
+    images = np.concatenate(blocks).reshape(-1, FACE_SIZE, FACE_SIZE) if blocks else np.zeros(
+        (0, FACE_SIZE, FACE_SIZE), np.uint8)
+    usage = np.concatenate(usages).astype("<U11") if usages else np.zeros(0, "<U11")
+    bad_usage = sorted(set(usage.tolist()) - set(USAGES) - {""})
+    if bad_usage:
+        raise DataError(f"{path}: unknown Usage values {bad_usage}; expected {list(USAGES)}")
+    return FERData(images, np.concatenate(labels) if labels else np.zeros(0, np.int64), usage, str(path), problems)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Image-folder layout
+
+
+def _usage_from_name(file: Path, split_dir: str) -> str:
+    for usage in USAGES:
+        if file.name.startswith(usage + "_"):
+            return usage
+    return "Training" if split_dir == "train" else ""
+
+
+def _load_folder(root: Path, on_error: str) -> FERData:
+    import cv2
+
+    files: list[tuple[Path, int, str]] = []
+    for split_dir in ("train", "test"):
+        base = root / split_dir
+        if not base.is_dir():
+            continue
+        for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+            label = label_from_folder(class_dir.name)
+            for f in sorted(class_dir.iterdir()):
+                if f.suffix.lower() in IMAGE_SUFFIXES:
+                    files.append((f, label, _usage_from_name(f, split_dir)))
+    if not files:
+        raise DataError(f"{root}: no images found; expected {root}/train/<emotion>/*.jpg and {root}/test/<emotion>/*.jpg")
+    images = np.zeros((len(files), FACE_SIZE, FACE_SIZE), dtype=np.uint8)
+    keep = np.ones(len(files), dtype=bool)
+    problems = []
+    for i, (f, _, _) in enumerate(files):
+        img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            if on_error == "raise":
+                raise DataError(f"{f}: unreadable image (empty, truncated or not an image); "
+                                "pass on_error='skip' to leave it out")
+            problems.append((i, f"{f}: unreadable image"))
+            keep[i] = False
+            continue
+        images[i] = prepare_faces([img])[0, :, :, 0]
+    if problems:
+        warnings.warn(f"{root}: skipped {len(problems)} of {len(files)} images: "
+                      + "; ".join(why for _, why in problems[:10]), stacklevel=3)
+    labels = np.array([lab for _, lab, _ in files], dtype=np.int64)
+    usage = np.array([u for _, _, u in files], dtype="<U11")
+    return FERData(images[keep], labels[keep], usage[keep], str(root), problems)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Cache
+
+
+def cache_dir() -> Path:
+    """Where parsed data sets are cached: ``$FER_HELPERS_CACHE`` or ``~/.cache/fer_helpers``."""
+    return Path(os.environ.get("FER_HELPERS_CACHE", Path.home() / ".cache" / "fer_helpers"))
+
+
+def _cache_key(path: Path, on_error: str) -> tuple[Path, str]:
+    st = path.stat()
+    fingerprint = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, on_error, CACHE_VERSION])
+    digest = hashlib.blake2b(fingerprint.encode(), digest_size=10).hexdigest()
+    return cache_dir() / f"{path.name}.{digest}.npz", fingerprint
+
+
+def _cache_load(cache_file: Path, fingerprint: str, source: str) -> FERData | None:
+    try:
+        with np.load(cache_file, allow_pickle=False) as z:
+            if str(z["fingerprint"]) != fingerprint:
+                return None
+            skipped = [(int(r), str(w)) for r, w in zip(z["skipped_rows"], z["skipped_reasons"])]
+            return FERData(z["images"], z["labels"], z["usage"], source, skipped)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _cache_save(cache_file: Path, fingerprint: str, data: FERData) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage.astype("<U11"),
+                 fingerprint=np.array(fingerprint),
+                 skipped_rows=np.array([r for r, _ in data.skipped], dtype=np.int64),
+                 skipped_reasons=np.array([w for _, w in data.skipped], dtype=str))
+        os.replace(tmp, cache_file)
+    except OSError as exc:  # a read-only home must not break loading
+        warnings.warn(f"could not write the cache {cache_file}: {exc}", stacklevel=3)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Public loading API
+
+
+def load_fer2013(path, usage: str | None = None, on_error: str = "raise", cache: bool = True) -> FERData:
+    """Load FER2013 from a CSV (``.csv``, ``.csv.gz``, ``.zip``) or an image-folder root.
+
+    ``usage`` keeps only one split (``"Training"``, ``"PublicTest"``, ``"PrivateTest"``). ``on_error`` is
+    ``"raise"`` (default: the first bad row stops loading with a message naming file and row) or ``"skip"`` (bad
+    rows are left out, counted and listed in a warning and in ``FERData.skipped``). ``cache`` keeps a parsed copy
+    in :func:`cache_dir` so that the next load of an unchanged CSV takes a fraction of a second.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir():
+        data = _load_folder(path, on_error)
+    else:
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty")
+        data = None
+        if cache:
+            cache_file, fingerprint = _cache_key(path, on_error)
+            if cache_file.exists():
+                data = _cache_load(cache_file, fingerprint, str(path))
+                if data is not None and data.skipped:
+                    _report(path, list(data.skipped), on_error, len(data) + len(data.skipped))
+        if data is None:
+            data = _load_csv(path, on_error)
+            if cache:
+                _cache_save(cache_file, fingerprint, data)
+    return data.split(usage) if usage else data
+
+
+load_dataset = load_fer2013
+
+
+def write_fer_csv(path, images, labels, usage=None) -> Path:
+    """Write faces in the Kaggle layout ``emotion,pixels,Usage`` (gzip-compressed when the path ends in ``.gz``)."""
+    path = Path(path)
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.shape[1:3] != (FACE_SIZE, FACE_SIZE):
+        raise ValueError(f"images must be uint8 of shape (N, 48, 48), got {images.dtype} {images.shape}")
+    labels = np.asarray(labels)
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    flat = images.reshape(len(images), -1)
+    lines = [",".join(["emotion", "pixels"] + (["Usage"] if usage is not None else []))]
+    for i in range(len(images)):
+        fields = [str(int(labels[i])), " ".join(map(str, flat[i].tolist()))]
+        if usage is not None:
+            fields.append(str(usage[i]))
+        lines.append(",".join(fields))
+    text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as fh:
+            fh.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def train_val_split(data: FERData, val_fraction: float = 0.1, seed: int = 0) -> tuple[FERData, FERData]:
+    """Seeded stratified split (each class keeps its share) for data without ``Usage``."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
+    if not data.has_labels:
+        raise ValueError(f"{data.source}: a stratified split needs labels for every row")
+    rng = np.random.default_rng(seed)
+    val = np.zeros(len(data), dtype=bool)
+    for c in range(NUM_CLASSES):
+        idx = np.flatnonzero(data.labels == c)
+        rng.shuffle(idx)
+        val[idx[: int(round(len(idx) * val_fraction))]] = True
+    return data.subset(~val), data.subset(val)
+
+
+def official_splits(data: FERData, val_fraction: float = 0.1, seed: int = 0) -> tuple[FERData, FERData]:
+    """Training and validation sets following the official protocol.
+
+    With ``Usage``: train on ``Training``, select models on ``PublicTest``. ``PrivateTest`` is never returned: it is
+    for the final report only. Without ``Usage``: a seeded stratified split.
+    """
+    if data.has_usage:
+        return data.split("Training"), data.split("PublicTest")
+    return train_val_split(data, val_fraction=val_fraction, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Finding and downloading the data set
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def _find_in(folder: Path) -> Path | None:
+    """A FER2013 CSV or image-folder root inside ``folder`` (not the synthetic sample)."""
+    if not folder.is_dir():
+        return None
+    for name in ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "icml_face_data.csv", "train.csv"):
+        hits = sorted(folder.rglob(name))
+        if hits:
+            return hits[0]
+    for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
+        if (candidate / "train").is_dir() and (candidate / "test").is_dir():
+            return candidate
+    return None
+
+
+def kagglehub_cache_dir() -> Path:
+    return Path(os.environ.get("KAGGLEHUB_CACHE", Path.home() / ".cache" / "kagglehub"))
+
+
+def embedded_dataset_path(per_class: int | None = None, seed: int = 0) -> Path:
+    """Path of the embedded synthetic data set as a FER2013-format CSV, generated into the cache on first use."""
+    from . import synthetic
+
+    per_class = per_class or EMBEDDED_PER_CLASS
+    # the generator's own source is part of the name, so a changed generator never serves stale faces
+    version = hashlib.blake2b(Path(synthetic.__file__).read_bytes(), digest_size=4).hexdigest()
+    target = cache_dir() / f"fer2013_synthetic_{per_class}_seed{seed}_{version}.csv"
+    if not target.exists():
+        tmp = target.with_suffix(f".tmp{os.getpid()}.csv")
+        synthetic.make_sample(tmp, per_class=per_class, seed=seed)
+        os.replace(tmp, target)
+    return target
+
+
+def locate_fer2013(verbose: bool = True) -> Path:
+    """Find FER2013: ``$FER2013_PATH``, then ``data/``, then kagglehub's cache; else the embedded synthetic set.
+
+    The fallback is announced with a visible message, so nobody mistakes results on synthetic faces for FER2013.
+    """
+    env = os.environ.get("FER2013_PATH")
+    if env:
+        p = Path(env).expanduser()
+        if not p.exists():
+            raise FileNotFoundError(f"FER2013_PATH is set to {p}, which does not exist")
+        return p
+    for folder in dict.fromkeys([Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data"]):
+        found = _find_in(folder)
+        if found:
+            return found
+    kh = kagglehub_cache_dir() / "datasets"
+    if kh.is_dir():
+        found = _find_in(kh)
+        if found:
+            return found
+    path = embedded_dataset_path()
+    if verbose:
+        print(f"FER2013 not found (set FER2013_PATH, put fer2013.csv in data/, or call download_fer2013()).\n"
+              f"Using the embedded synthetic data set instead: {path}", file=sys.stderr)
+    return path
+
+
+def download_fer2013(handle: str = KAGGLE_DATASET, dest=None) -> Path:
+    """Download FER2013 with kagglehub (public data sets need no credentials) and return the data file's path.
+
+    kagglehub keeps the download in its cache (``$KAGGLEHUB_CACHE``, default ``~/.cache/kagglehub``), where
+    :func:`locate_fer2013` finds it later. With ``dest`` the file is also copied there (e.g. ``data/``).
+    """
+    try:
+        import kagglehub
+    except ImportError as exc:  # pragma: no cover - kagglehub is a dependency
+        raise ImportError("download_fer2013 needs kagglehub: pip install kagglehub") from exc
+    folder = Path(kagglehub.dataset_download(handle))
+    found = _find_in(folder)
+    if found is None:
+        raise DataError(f"the Kaggle data set {handle!r} downloaded to {folder} holds no fer2013.csv nor train/test folders")
+    if dest is not None:
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / found.name
+        if found.is_dir():
+            shutil.copytree(found, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(found, target)
+        return target
+    return found
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Summary and the `info` command
+
+
+def summarize(data: FERData) -> dict:
+    """Rows per split, per class (overall and per split) and pixel statistics."""
+    per_split = {}
+    for u in data.split_counts():
+        sub = data.subset(data.usage == ("" if u == "(none)" else u))
+        per_split[u] = sub.class_counts()
+    pix = data.images
+    return {
+        "source": data.source,
+        "rows": len(data),
+        "skipped": len(data.skipped),
+        "splits": data.split_counts(),
+        "classes": data.class_counts(),
+        "classes_per_split": per_split,
+        "pixels": {
+            "shape": list(pix.shape[1:]),
+            "dtype": str(pix.dtype),
+            "min": int(pix.min()) if len(data) else None,
+            "max": int(pix.max()) if len(data) else None,
+            "mean": round(float(pix.mean(dtype=np.float64)), 2) if len(data) else None,
+            "std": round(float(pix.std(dtype=np.float64)), 2) if len(data) else None,
+        },
+    }
+
+
+def format_summary(s: dict) -> str:
+    lines = [f"{s['source']}: {s['rows']:,} faces" + (f" ({s['skipped']} bad rows skipped)" if s["skipped"] else "")]
+    splits = list(s["classes_per_split"])
+    width = max([8] + [len(u) for u in splits])
+    lines.append(f"{'class':<10}" + "".join(f"{u:>{width + 2}}" for u in splits) + f"{'all':>{width + 2}}")
+    for name in EMOTIONS:
+        row = "".join(f"{s['classes_per_split'][u][name]:>{width + 2},}" for u in splits)
+        lines.append(f"{name:<10}{row}{s['classes'][name]:>{width + 2},}")
+    total = "".join(f"{s['splits'][u]:>{width + 2},}" for u in splits)
+    lines.append(f"{'total':<10}{total}{s['rows']:>{width + 2},}")
+    p = s["pixels"]
+    lines.append(f"pixels: {p['shape'][0]}x{p['shape'][1]} {p['dtype']}, min {p['min']}, max {p['max']}, "
+                 f"mean {p['mean']}, std {p['std']}")
+    return "\n".join(lines)
+
+
+def info_cli(args) -> int:
+    data = load_fer2013(args.data, on_error="skip" if args.skip_bad_rows else "raise")
+    s = summarize(data)
+    if args.json:
+        s["skipped_rows"] = [{"row": r, "reason": why} for r, why in data.skipped]
+        print(json.dumps(s))
+    else:
+        print(format_summary(s))
+        if data.skipped:
+            print(f"skipped rows: " + "; ".join(f"row {r}: {why}" for r, why in data.skipped[:20]))
+    return 0
+
+
+__all__ = [
+    "FERData", "DataError", "load_fer2013", "load_dataset", "parse_pixels", "write_fer_csv", "train_val_split",
+    "official_splits", "locate_fer2013", "download_fer2013", "embedded_dataset_path", "cache_dir", "summarize",
+    "format_summary", "PIXELS_PER_FACE", "KAGGLE_DATASET",
+]

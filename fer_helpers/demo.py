@@ -1,0 +1,65 @@
+"""The main job: summarise the data set in use, then execute the whole notebook series headlessly.
+
+``python -m fer_helpers demo`` (``make demo``) runs every notebook of ``notebooks/`` in order with nbclient and
+writes the executed copies to ``output/notebooks/``. Without FER2013 on the machine the series runs on the embedded
+synthetic data set, and ``FER_FAST=1`` (the default here) keeps every training run short.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from .data import format_summary, load_fer2013, locate_fer2013, repo_root, summarize
+
+
+def notebook_paths(folder: Path | None = None) -> list[Path]:
+    folder = folder or repo_root() / "notebooks"
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_notebooks(paths, out_dir, timeout: int = 600, fast: bool = True) -> list[tuple[str, float]]:
+    """Execute notebooks in order (each in its own folder as working directory) and save executed copies."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if fast:
+        os.environ.setdefault("FER_FAST", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    timings = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        start = time.time()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute()
+        finally:
+            nbformat.write(nb, out_dir / path.name)
+        timings.append((path.name, time.time() - start))
+        print(f"  {path.name:<45} {timings[-1][1]:6.1f} s", flush=True)
+    return timings
+
+
+def demo_cli(args) -> int:
+    data_path = locate_fer2013()
+    print(format_summary(summarize(load_fer2013(data_path))))
+    paths = notebook_paths()
+    if not paths:
+        print("no notebooks found in notebooks/")
+        return 0
+    out_dir = repo_root() / "output" / "notebooks"
+    print(f"\nexecuting {len(paths)} notebooks (FER_FAST={os.environ.get('FER_FAST', '1')}):")
+    timings = run_notebooks(paths, out_dir)
+    print(f"done in {sum(t for _, t in timings):.0f} s; executed notebooks are in {out_dir}")
+    print("open them with:  make lab   (or: .venv/bin/jupyter lab output/notebooks/)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(demo_cli(None))

@@ -1,0 +1,407 @@
+"""Training: a ``tf.data`` pipeline, the callbacks of the tutorial, and one ``train`` function behind the CLI.
+
+The pieces, each usable on its own from a notebook:
+
+* :func:`set_seed` seeds Python, NumPy and TensorFlow; ``deterministic=True`` also turns on op determinism, so the
+  same seed on the same machine gives the same weights (slower; off by default).
+* :func:`make_dataset`: shuffle, batch, augment on the fly, prefetch. Labels are one-hot (so label smoothing works)
+  and optional per-sample weights carry the class weights.
+* :func:`make_callbacks`: CSVLogger, EarlyStopping (restoring the best weights), ReduceLROnPlateau, ModelCheckpoint
+  (best model as ``.keras``), TensorBoard and BackupAndRestore, all monitoring Keras 3 names (``val_accuracy``).
+* :func:`train`: everything together, writing a run directory that an interrupted run resumes from.
+
+Everything runs unchanged under a ``tf.distribute`` strategy: pass ``strategy=`` (or let Keras use the default one)
+and the model is built and compiled in its scope; Keras splits each global batch across the replicas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .labels import EMOTIONS, NUM_CLASSES, one_hot
+
+BEST_MODEL = "best_model.keras"
+CSV_LOG = "training_log.csv"
+METRICS = "metrics.json"
+BACKUP_DIR = "backup"
+TENSORBOARD_DIR = "logs"
+MONITOR = "val_accuracy"
+
+
+def set_seed(seed: int = 0, deterministic: bool = False) -> None:
+    """Seed every random generator Keras uses; ``deterministic=True`` adds TensorFlow op determinism.
+
+    Op determinism is process-wide and cannot be switched off again in the same process.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend
+    random.seed(seed)
+    if deterministic:
+        import tensorflow as tf
+
+        os.environ["TF_DETERMINISTIC_OPS"] = "1"
+        tf.config.experimental.enable_op_determinism()
+
+
+def class_weights(labels, method: str = "balanced", max_weight: float | None = 10.0) -> dict[int, float]:
+    """Per-class weights from label frequencies.
+
+    ``"balanced"`` gives ``n_samples / (n_classes * count)`` (scikit-learn's rule): on FER2013 Disgust (1.5% of
+    Training) gets about 9.4, Happy about 0.57. ``"sqrt"`` is the gentler square root of that. Weights are capped at
+    ``max_weight``; a class missing from ``labels`` gets weight 0 (it has no samples to weight).
+    """
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(float)
+    with np.errstate(divide="ignore"):
+        w = np.where(counts > 0, len(labels) / (NUM_CLASSES * counts), 0.0)
+    if method == "sqrt":
+        w = np.sqrt(w)
+    elif method != "balanced":
+        raise ValueError(f"method must be 'balanced' or 'sqrt', got {method!r}")
+    if max_weight is not None:
+        w = np.minimum(w, max_weight)
+    return {i: float(v) for i, v in enumerate(w)}
+
+
+def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0,
+                 sample_weights: dict[int, float] | None = None, drop_remainder: bool = False):
+    """A ``tf.data.Dataset`` of ``(faces, one_hot_labels[, sample_weights])`` batches.
+
+    ``images``: ``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 (0..255; the model rescales). ``augment``: a preset
+    name (``"light"``, ``"default"``, ...), an :class:`~fer_helpers.augment.AugmentConfig`, a Keras layer, or None;
+    it runs on whole batches inside the pipeline (``training=True``), so every epoch sees new variations while the
+    model trains on the previous batch (``prefetch``).
+    """
+    import tensorflow as tf
+
+    from .preprocessing import prepare_faces
+
+    x = prepare_faces(np.asarray(images))
+    y = one_hot(np.asarray(labels))
+    tensors: tuple = (x, y)
+    if sample_weights is not None:
+        w = np.array([sample_weights[int(c)] for c in np.asarray(labels)], dtype=np.float32)
+        tensors = (x, y, w)
+    ds = tf.data.Dataset.from_tensor_slices(tensors)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    layer = _augmentation_layer(augment, seed)
+    if layer is not None:
+        def apply(x, *rest):
+            return (layer(tf.cast(x, tf.float32), training=True), *rest)
+
+        ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _augmentation_layer(augment, seed):
+    if augment is None or augment == "none":
+        return None
+    from . import augment as aug
+
+    if isinstance(augment, str):
+        augment = aug.get_preset(augment)
+    if isinstance(augment, aug.AugmentConfig):
+        return aug.build_augmentation(augment, seed=seed)
+    return augment  # already a layer
+
+
+class ResumableEarlyStopping:
+    """Factory for an EarlyStopping that continues its patience count and best weights after a resume.
+
+    Keras' EarlyStopping forgets everything when ``fit`` starts again; after BackupAndRestore resumes a run, the
+    best epoch so far is read from the CSV log and its weights from the best checkpoint.
+    """
+
+    @staticmethod
+    def create(monitor: str, patience: int, state: dict | None, best_model_path: Path):
+        import keras
+
+        class _EarlyStopping(keras.callbacks.EarlyStopping):
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                if state and best_model_path.exists():
+                    self.best = state["best"]
+                    self.best_epoch = state["best_epoch"]
+                    self.wait = state["wait"]
+                    best = keras.models.load_model(best_model_path, compile=False)
+                    self.best_weights = best.get_weights()
+
+        return _EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True, verbose=1)
+
+
+def _backup_epoch(out_dir: Path) -> int:
+    """Epochs completed according to BackupAndRestore's metadata (0 if there is no backup)."""
+    meta = out_dir / BACKUP_DIR / "training_metadata.json"
+    if not meta.exists():
+        return 0
+    return int(json.loads(meta.read_text())["epoch"])
+
+
+def _resume_state(out_dir: Path, monitor: str) -> dict | None:
+    """Best value, its epoch and epochs waited since, from an existing CSV log.
+
+    A run killed after CSVLogger wrote an epoch but before BackupAndRestore saved it would repeat that epoch;
+    log rows the backup does not cover are dropped first, so the resumed log has every epoch exactly once.
+    """
+    log = out_dir / CSV_LOG
+    if not log.exists():
+        return None
+    import pandas as pd
+
+    df = pd.read_csv(log)
+    done = _backup_epoch(out_dir)
+    if len(df) and (df["epoch"] >= done).any():
+        df = df[df["epoch"] < done]
+        df.to_csv(log, index=False)
+    if df.empty or monitor not in df:
+        return None
+    i = int(df[monitor].to_numpy().argmax())
+    return {"best": float(df[monitor].iloc[i]), "best_epoch": int(df["epoch"].iloc[i]),
+            "wait": int(df["epoch"].iloc[-1] - df["epoch"].iloc[i])}
+
+
+def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_lr: bool = True,
+                   lr_patience: int = 4, tensorboard: bool = True, backup: bool = True, resume_state=None):
+    """The tutorial's callbacks, with Keras 3 monitor names, writing into ``out_dir``.
+
+    * ``CSVLogger`` -> ``training_log.csv`` (appends, so a resumed run keeps one complete log)
+    * ``EarlyStopping`` stops after ``patience`` epochs without a better ``monitor`` and restores the best weights
+    * ``ReduceLROnPlateau`` halves the learning rate after ``lr_patience`` flat epochs (not with a schedule)
+    * ``ModelCheckpoint`` keeps the best model as ``best_model.keras``
+    * ``TensorBoard`` writes ``logs/`` (``%tensorboard --logdir <out_dir>/logs`` in a notebook)
+    * ``BackupAndRestore`` saves the training state after every epoch in ``backup/``; a new ``fit`` on the same
+      directory continues from there
+    """
+    import keras
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not monitor.startswith("val_") and monitor not in ("accuracy", "loss"):
+        raise ValueError(f"monitor {monitor!r} is not a Keras 3 metric name such as 'val_accuracy' or 'val_loss'")
+    if monitor in ("val_acc", "acc"):
+        raise ValueError("Keras 3 logs 'val_accuracy', not 'val_acc'")
+    mode = "min" if monitor.endswith("loss") else "max"
+    best_path = out_dir / BEST_MODEL
+    cbs = [keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True)]
+    if mode == "max":
+        cbs.append(ResumableEarlyStopping.create(monitor, patience, resume_state, best_path))
+    else:
+        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
+                                                 restore_best_weights=True, verbose=1))
+    if reduce_lr:
+        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5, patience=lr_patience,
+                                                     min_lr=1e-6, verbose=1))
+    cbs.append(keras.callbacks.ModelCheckpoint(
+        str(best_path), monitor=monitor, mode=mode, save_best_only=True, verbose=0,
+        initial_value_threshold=(resume_state or {}).get("best")))
+    if tensorboard:
+        cbs.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / TENSORBOARD_DIR), histogram_freq=0,
+                                               write_graph=False))
+    if backup:
+        cbs.append(keras.callbacks.BackupAndRestore(str(out_dir / BACKUP_DIR), save_freq="epoch",
+                                                    delete_checkpoint=True))
+    return cbs
+
+
+def compile_model(model, learning_rate=1e-3, label_smoothing: float = 0.0, optimizer: str = "adam",
+                  weight_decay: float = 1e-4):
+    """Compile with categorical cross-entropy on one-hot labels and an accuracy metric.
+
+    ``learning_rate`` may be a float or a ``keras.optimizers.schedules.LearningRateSchedule``.
+    """
+    import keras
+
+    if optimizer == "adam":
+        opt = keras.optimizers.Adam(learning_rate)
+    elif optimizer == "adamw":
+        opt = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        opt = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    else:
+        raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {optimizer!r}")
+    model.compile(optimizer=opt,
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+                  metrics=["accuracy"])
+    return model
+
+
+def cosine_schedule(learning_rate: float, total_steps: int, warmup_steps: int = 0):
+    """Cosine decay to 1% of ``learning_rate`` over ``total_steps``, after an optional linear warm-up."""
+    import keras
+
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=learning_rate if not warmup_steps else learning_rate * 0.1,
+        decay_steps=max(1, total_steps - warmup_steps), alpha=0.01,
+        warmup_target=learning_rate if warmup_steps else None, warmup_steps=warmup_steps)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every setting of a training run; saved as ``config.json`` in the run directory."""
+
+    model: str = "default"
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau) or "cosine"
+    warmup_epochs: int = 0
+    label_smoothing: float = 0.0
+    class_weights: bool = False
+    augment: str = "default"
+    patience: int = 10
+    seed: int = 0
+    deterministic: bool = False
+    val_fraction: float = 0.1
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.schedule not in ("plateau", "cosine"):
+            raise ValueError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: object
+    history: object  # pandas DataFrame of the whole CSV log (all sessions of a resumed run)
+    metrics: dict
+    out_dir: Path
+
+    @property
+    def best_model_path(self) -> Path:
+        return self.out_dir / BEST_MODEL
+
+
+def _split_data(data, val_fraction: float, seed: int):
+    from .data import official_splits
+
+    return official_splits(data, val_fraction=val_fraction, seed=seed)
+
+
+def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, strategy=None,
+          verbose: int | str = "auto", **overrides) -> TrainResult:
+    """Train a model on ``data`` (a path or a :class:`~fer_helpers.data.FERData`) and write a run directory.
+
+    Training uses the ``Training`` rows and selects on ``PublicTest`` (EarlyStopping, ModelCheckpoint,
+    ReduceLROnPlateau all watch ``val_accuracy`` on it); ``PrivateTest`` is never touched. Data without ``Usage`` is
+    split with a seeded stratified split. ``out_dir`` receives ``best_model.keras``, ``training_log.csv``,
+    ``logs/`` (TensorBoard), ``config.json`` and ``metrics.json``.
+
+    ``resume=True`` continues an interrupted run in ``out_dir`` from its last finished epoch (BackupAndRestore);
+    without it, a directory holding an interrupted run is an error rather than silently overwritten.
+    """
+    import keras
+    import tensorflow as tf
+
+    from .data import FERData, load_fer2013
+    from .models import build_model
+
+    config = dataclasses.replace(config or TrainConfig(), **overrides)
+    config.validate()
+    out_dir = Path(out_dir)
+    backup = out_dir / BACKUP_DIR
+    config_file = out_dir / "config.json"
+    if resume:
+        if config_file.exists():  # a resumed run must use the settings it started with
+            saved = json.loads(config_file.read_text())
+            config = TrainConfig(**saved)
+    elif backup.exists() or (out_dir / CSV_LOG).exists():
+        raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
+                         "or choose another output directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+
+    set_seed(config.seed, deterministic=config.deterministic)
+    if not isinstance(data, FERData):
+        data = load_fer2013(data)
+    train_set, val_set = _split_data(data, config.val_fraction, config.seed)
+    weights = class_weights(train_set.labels) if config.class_weights else None
+    train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size, shuffle=True,
+                            augment=config.augment, seed=config.seed, sample_weights=weights)
+    val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
+    steps = int(np.ceil(len(train_set) / config.batch_size))
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_model(config.model, **config.model_kwargs)
+        if config.schedule == "cosine":
+            lr = cosine_schedule(config.learning_rate, steps * config.epochs, steps * config.warmup_epochs)
+        else:
+            lr = config.learning_rate
+        compile_model(model, lr, config.label_smoothing, config.optimizer)
+
+    state = _resume_state(out_dir, MONITOR) if resume else None
+    callbacks = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau",
+                               resume_state=state)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    start = time.time()
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    wall = time.time() - start
+
+    import pandas as pd
+
+    history = pd.read_csv(out_dir / CSV_LOG)
+    best = keras.models.load_model(out_dir / BEST_MODEL)
+    val_loss, val_acc = best.evaluate(val_ds, verbose=0)
+    metrics = {
+        "model": config.model,
+        "params": int(best.count_params()),
+        "epochs_run": int(len(history)),
+        "best_epoch": int(history["epoch"].iloc[int(history[MONITOR].to_numpy().argmax())]) + 1,
+        "val_accuracy": float(val_acc),
+        "val_loss": float(val_loss),
+        "val_split": "PublicTest" if data.has_usage else f"stratified {config.val_fraction:.0%} of the data",
+        "train_rows": len(train_set),
+        "val_rows": len(val_set),
+        "wall_time_s_this_session": round(wall, 1),
+        "data": data.source,
+        "classes": list(EMOTIONS),
+    }
+    prev = out_dir / METRICS
+    if resume and prev.exists():
+        metrics["wall_time_s_total"] = round(json.loads(prev.read_text()).get("wall_time_s_total", 0) + wall, 1)
+    else:
+        metrics["wall_time_s_total"] = round(wall, 1)
+    prev.write_text(json.dumps(metrics, indent=2))
+    return TrainResult(best, history, metrics, out_dir)
+
+
+def train_cli(args) -> int:
+    from .data import locate_fer2013
+
+    data = args.data or locate_fer2013()
+    config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.learning_rate, schedule=args.schedule,
+                         label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+                         augment=args.augment, patience=args.patience, seed=args.seed,
+                         deterministic=args.deterministic, val_fraction=args.val_fraction)
+    result = train(data, args.out, config, resume=args.resume)
+    m = result.metrics
+    print(f"best {m['model']} model (epoch {m['best_epoch']} of {m['epochs_run']}): "
+          f"val_accuracy {m['val_accuracy']:.4f} on {m['val_split']} -> {result.best_model_path}")
+    print(json.dumps(m))
+    return 0

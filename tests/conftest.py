@@ -1,0 +1,25 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own parse cache and kagglehub cache, and no FER2013_PATH from the environment."""
+    monkeypatch.setenv("FER_HELPERS_CACHE", str(tmp_path_factory.mktemp("fer_cache")))
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path_factory.mktemp("kagglehub")))
+    monkeypatch.delenv("FER2013_PATH", raising=False)
+
+
+@pytest.fixture
+def random_faces():
+    """70 random faces, 10 per class, with a Usage column: data made here, never FER2013."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(70, 48, 48), dtype=np.uint8)
+    labels = np.repeat(np.arange(7), 10)
+    usage = np.array((["Training"] * 8 + ["PublicTest"] + ["PrivateTest"]) * 7)
+    return images, labels, usage

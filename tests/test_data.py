@@ -1,0 +1,280 @@
+"""The data layer: every input format, every bad input, the cache, and finding/downloading the data set."""
+
+import gzip
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from fer_helpers import data as fd
+from fer_helpers import prepare_face
+from fer_helpers.cli import main
+
+
+def write_csv(path, rows, header="emotion,pixels,Usage"):
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def pix(values):
+    return " ".join(str(v) for v in values)
+
+
+GOOD = pix([7] * 2304)
+
+
+@pytest.fixture
+def sample_csv(tmp_path, random_faces):
+    images, labels, usage = random_faces
+    return fd.write_fer_csv(tmp_path / "fer2013.csv", images, labels, usage), random_faces
+
+
+def test_csv_round_trip_and_splits(sample_csv):
+    path, (images, labels, usage) = sample_csv
+    data = fd.load_fer2013(path)
+    assert len(data) == 70 and data.images.shape == (70, 48, 48) and data.images.dtype == np.uint8
+    assert np.array_equal(data.images, images) and np.array_equal(data.labels, labels)
+    assert data.split_counts() == {"Training": 56, "PublicTest": 7, "PrivateTest": 7}
+    pub = data.split("PublicTest")
+    assert len(pub) == 7 and sorted(pub.labels.tolist()) == list(range(7))
+    assert len(fd.load_fer2013(path, usage="Training")) == 56
+    with pytest.raises(ValueError, match="no rows with Usage 'Validation'"):
+        data.split("Validation")
+    assert data.x.shape == (70, 48, 48, 1)
+
+
+@pytest.mark.parametrize("kind", ["gz", "zip"])
+def test_compressed_csv(tmp_path, sample_csv, kind):
+    path, (images, _, _) = sample_csv
+    if kind == "gz":
+        target = tmp_path / "fer2013.csv.gz"
+        target.write_bytes(gzip.compress(path.read_bytes()))
+    else:
+        target = tmp_path / "fer2013.zip"
+        with zipfile.ZipFile(target, "w") as z:
+            z.write(path, "fer2013/fer2013.csv")
+    assert np.array_equal(fd.load_fer2013(target).images, images)
+
+
+def test_competition_test_file_without_labels(tmp_path, random_faces):
+    images = random_faces[0][:5]
+    path = write_csv(tmp_path / "test.csv", [pix(f.ravel()) for f in images], header="pixels")
+    data = fd.load_fer2013(path)
+    assert np.array_equal(data.images, images)
+    assert (data.labels == -1).all() and not data.has_labels and not data.has_usage
+
+
+def test_official_and_stratified_splits(sample_csv, tmp_path, random_faces):
+    path, _ = sample_csv
+    train, val = fd.official_splits(fd.load_fer2013(path))
+    assert set(train.usage) == {"Training"} and set(val.usage) == {"PublicTest"}  # PrivateTest never used
+    images, labels, _ = random_faces
+    no_usage = fd.load_fer2013(fd.write_fer_csv(tmp_path / "nousage.csv", images, labels))
+    a_train, a_val = fd.train_val_split(no_usage, val_fraction=0.2, seed=3)
+    b_train, b_val = fd.train_val_split(no_usage, val_fraction=0.2, seed=3)
+    assert np.array_equal(a_val.images, b_val.images)  # seeded
+    assert np.bincount(a_val.labels).tolist() == [2] * 7  # stratified: 20% of each class's 10
+    assert len(a_train) + len(a_val) == 70
+    c_train, c_val = fd.train_val_split(no_usage, val_fraction=0.2, seed=4)
+    assert not np.array_equal(a_val.images, c_val.images)
+
+
+def test_image_folder_layout(tmp_path, random_faces):
+    import cv2
+
+    images, labels, usage = random_faces
+    from fer_helpers.labels import EMOTIONS
+
+    expected = {}
+    for i in range(0, 70, 5):
+        split = "train" if usage[i] == "Training" else "test"
+        folder = tmp_path / "fer" / split / EMOTIONS[labels[i]].lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{usage[i]}_{i}.png"), images[i])  # png: lossless
+        expected[f"{usage[i]}_{i}.png"] = (images[i], labels[i], usage[i])
+    data = fd.load_fer2013(tmp_path / "fer")
+    assert len(data) == len(expected)
+    for img, lab, use in zip(data.images, data.labels, data.usage):
+        match = [k for k, v in expected.items() if np.array_equal(v[0], img)]
+        assert len(match) == 1
+        assert expected[match[0]][1] == lab and expected[match[0]][2] == use
+
+
+def test_unreadable_image_in_folder(tmp_path, random_faces):
+    import cv2
+
+    folder = tmp_path / "fer" / "train" / "happy"
+    folder.mkdir(parents=True)
+    cv2.imwrite(str(folder / "Training_1.png"), random_faces[0][0])
+    (folder / "Training_2.jpg").write_bytes(b"not a jpeg")
+    (tmp_path / "fer" / "test").mkdir()
+    with pytest.raises(ValueError, match=r"Training_2\.jpg: unreadable image"):
+        fd.load_fer2013(tmp_path / "fer")
+    with pytest.warns(UserWarning, match="skipped 1 of 2 images"):
+        data = fd.load_fer2013(tmp_path / "fer", on_error="skip")
+    assert len(data) == 1 and len(data.skipped) == 1 and "Training_2.jpg" in data.skipped[0][1]
+
+
+BAD_ROWS = [
+    ("3," + pix([1] * 2303) + ",Training", "row 1 .*expected 2304 pixel values .*found 2303"),
+    ("3," + pix([1] * 2303 + ["x9"]) + ",Training", "row 1 .*non-numeric token 'x9'"),
+    ("3," + pix([1] * 2303 + [256]) + ",Training", "row 1 .*pixel value 256 outside 0..255"),
+    ("7," + GOOD + ",Training", "row 1 .*emotion 7 outside 0..6"),
+    ("happy," + GOOD + ",Training", "row 1 .*emotion 'happy' is not an integer label"),
+    ("3,,Training", "row 1 .*found 0"),
+]
+
+
+@pytest.mark.parametrize("bad, match", BAD_ROWS)
+def test_bad_row_names_file_and_row(tmp_path, bad, match):
+    path = write_csv(tmp_path / "bad.csv", ["0," + GOOD + ",Training", bad, "6," + GOOD + ",PublicTest"])
+    with pytest.raises(ValueError, match=f"bad.csv: {match}"):
+        fd.load_fer2013(path)
+    with pytest.warns(UserWarning, match="skipped 1 of 3 rows"):
+        data = fd.load_fer2013(path, on_error="skip")
+    assert len(data) == 2 and data.labels.tolist() == [0, 6]
+    assert [r for r, _ in data.skipped] == [1]
+
+
+def test_skip_reports_every_bad_row_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(fd, "CHUNK_ROWS", 4)
+    rows = ["1," + GOOD + ",Training"] * 10
+    rows[2] = "1," + pix([1] * 10) + ",Training"
+    rows[9] = "9," + GOOD + ",Training"
+    path = write_csv(tmp_path / "many.csv", rows)
+    with pytest.warns(UserWarning, match=r"skipped 2 of 10 rows: row 2: .*; row 9: emotion 9"):
+        data = fd.load_fer2013(path, on_error="skip")
+    assert len(data) == 8 and [r for r, _ in data.skipped] == [2, 9]
+    with pytest.raises(ValueError, match=r"row 2 \(line 4\)"):
+        fd.load_fer2013(path)
+
+
+def test_missing_column_empty_and_header_only(tmp_path):
+    with pytest.raises(ValueError, match="missing.csv: missing column 'pixels'"):
+        fd.load_fer2013(write_csv(tmp_path / "missing.csv", ["3,Training"], header="emotion,Usage"))
+    with pytest.raises(ValueError, match="nolabel.csv: missing column 'emotion'"):
+        fd.load_fer2013(write_csv(tmp_path / "nolabel.csv", ["3," + GOOD], header="label,pixels"))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="empty.csv: the file is empty"):
+        fd.load_fer2013(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("emotion,pixels,Usage\n")
+    with pytest.raises(ValueError, match="header.csv: the file has a header but no rows"):
+        fd.load_fer2013(tmp_path / "header.csv")
+    with pytest.raises(FileNotFoundError, match="nowhere.csv"):
+        fd.load_fer2013(tmp_path / "nowhere.csv")
+    with pytest.raises(ValueError, match="unknown Usage values"):
+        fd.load_fer2013(write_csv(tmp_path / "usage.csv", ["3," + GOOD + ",Valid"]))
+
+
+def test_fast_and_diagnostic_parsers_agree():
+    rng = np.random.default_rng(5)
+    faces = rng.integers(0, 256, size=(50, 2304))
+    texts = [pix(f) for f in faces]
+    fast, problems = fd.parse_pixels(texts)
+    assert problems == [] and np.array_equal(fast, faces)
+    slow, problems = fd._parse_diagnose(texts, 0, np.zeros((50, 2304), np.uint8), [])
+    assert problems == [] and np.array_equal(slow, faces)
+    # leading zeros and extra spaces take the slow path and still parse
+    odd, problems = fd.parse_pixels(["  " + pix(["007"] + [1] * 2303) + " "])
+    assert problems == [] and odd[0, 0] == 7
+
+
+def test_cache_hit_and_invalidation(sample_csv, monkeypatch):
+    path, (images, labels, usage) = sample_csv
+    first = fd.load_fer2013(path)
+    calls = []
+    real = fd._load_csv
+    monkeypatch.setattr(fd, "_load_csv", lambda *a: calls.append(a) or real(*a))
+    again = fd.load_fer2013(path)
+    assert calls == [] and np.array_equal(again.images, first.images)  # served from the cache
+    assert list(fd.cache_dir().glob("*.npz"))
+    # changing the source invalidates the cache
+    fd.write_fer_csv(path, images[:10], labels[:10], usage[:10])
+    os.utime(path, ns=(1, 1))
+    changed = fd.load_fer2013(path)
+    assert len(calls) == 1 and len(changed) == 10
+    # cache files hold no pickles
+    for f in fd.cache_dir().glob("*.npz"):
+        with np.load(f, allow_pickle=False) as z:
+            assert {"images", "labels", "usage"} <= set(z.files)
+
+
+def test_loader_and_inference_preprocessing_agree(sample_csv):
+    """Training (loader -> FERData.x) and inference (prepare_face on an image) give the model identical input."""
+    path, (images, _, _) = sample_csv
+    x_train = fd.load_fer2013(path).x
+    for i in (0, 33, 69):
+        colour_photo = np.repeat(images[i][:, :, None], 3, axis=2)  # what a camera would give (BGR)
+        assert np.array_equal(prepare_face(colour_photo), x_train[i])
+
+
+def test_locate_prefers_env_then_data_then_kagglehub(tmp_path, monkeypatch, sample_csv, capsys):
+    path, _ = sample_csv
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fd, "repo_root", lambda: tmp_path / "norepo")
+    monkeypatch.setenv("FER2013_PATH", str(path))
+    assert fd.locate_fer2013() == path
+    monkeypatch.setenv("FER2013_PATH", str(tmp_path / "absent.csv"))
+    with pytest.raises(FileNotFoundError, match="FER2013_PATH"):
+        fd.locate_fer2013()
+    monkeypatch.delenv("FER2013_PATH")
+    kh = fd.kagglehub_cache_dir() / "datasets" / "deadskull7" / "fer2013" / "versions" / "1"
+    kh.mkdir(parents=True)
+    (kh / "fer2013.csv").write_bytes(path.read_bytes())
+    assert fd.locate_fer2013() == kh / "fer2013.csv"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "fer2013.csv").write_bytes(path.read_bytes())
+    assert fd.locate_fer2013() == tmp_path / "data" / "fer2013.csv"
+
+
+def test_locate_falls_back_to_embedded_with_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fd, "repo_root", lambda: tmp_path / "norepo")
+    path = fd.locate_fer2013()
+    assert "Using the embedded synthetic data set" in capsys.readouterr().err
+    data = fd.load_fer2013(path)
+    assert data.has_labels and data.has_usage and set(data.labels.tolist()) == set(range(7))
+
+
+def test_download_uses_kagglehub(tmp_path, monkeypatch, sample_csv):
+    """The real download path, with kagglehub's network call replaced by a local stand-in."""
+    import kagglehub
+
+    path, _ = sample_csv
+    served = tmp_path / "kaggle_cache" / "fer2013"
+    served.mkdir(parents=True)
+    (served / "fer2013.csv").write_bytes(path.read_bytes())
+    asked = []
+    monkeypatch.setattr(kagglehub, "dataset_download", lambda handle, **kw: asked.append(handle) or str(served))
+    got = fd.download_fer2013()
+    assert asked == ["deadskull7/fer2013"] and got == served / "fer2013.csv"
+    copied = fd.download_fer2013(dest=tmp_path / "data")
+    assert copied == tmp_path / "data" / "fer2013.csv" and copied.read_bytes() == path.read_bytes()
+    (served / "fer2013.csv").unlink()
+    with pytest.raises(ValueError, match="holds no fer2013.csv"):
+        fd.download_fer2013()
+
+
+def test_info_cli(sample_csv, capsys):
+    path, _ = sample_csv
+    assert main(["info", str(path), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["rows"] == 70 and s["splits"] == {"Training": 56, "PublicTest": 7, "PrivateTest": 7}
+    assert s["classes"] == {name: 10 for name in ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")}
+    assert s["classes_per_split"]["Training"]["Happy"] == 8
+    assert 0 <= s["pixels"]["min"] <= s["pixels"]["mean"] <= s["pixels"]["max"] <= 255
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "Training" in text and "Neutral" in text and "pixels: 48x48 uint8" in text
+
+
+def test_info_cli_bad_file_exit_code_and_skip(tmp_path, capsys):
+    write_csv(tmp_path / "bad.csv", ["3," + pix([1] * 5) + ",Training", "4," + GOOD + ",Training"])
+    assert main(["info", str(tmp_path / "bad.csv")]) == 2
+    assert "bad.csv: row 0 (line 2): expected 2304 pixel values" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="skipped 1 of 2 rows"):
+        assert main(["info", str(tmp_path / "bad.csv"), "--skip-bad-rows", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["rows"] == 1 and s["skipped"] == 1 and s["skipped_rows"][0]["row"] == 0

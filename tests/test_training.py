@@ -1,0 +1,188 @@
+"""Training: pipeline, callbacks, a short real run, kill-and-resume, determinism and a distributed run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_helpers import training
+from fer_helpers.data import write_fer_csv
+from fer_helpers.synthetic import assign_usage, generate_faces
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture(scope="module")
+def synthetic_csv(tmp_path_factory):
+    images, labels = generate_faces(per_class=120, seed=11)
+    usage = assign_usage(labels, seed=11, fractions=(0.8, 0.2, 0.0))
+    return write_fer_csv(tmp_path_factory.mktemp("syn") / "synthetic.csv", images, labels, usage)
+
+
+def test_class_weights_follow_inverse_frequency():
+    labels = np.array([0] * 50 + [1] * 5 + [2] * 45 + [3] * 100 + [4] * 50 + [5] * 50 + [6] * 50)
+    w = training.class_weights(labels)
+    assert w[1] == pytest.approx(len(labels) / (7 * 5))  # the rare class is weighted up
+    assert w[3] == pytest.approx(len(labels) / (7 * 100)) and w[3] < 1 < w[1]
+    assert training.class_weights(labels, max_weight=2.0)[1] == 2.0
+    assert training.class_weights(labels, method="sqrt")[1] == pytest.approx(np.sqrt(len(labels) / 35))
+
+
+def test_dataset_batches_one_hot_weights_and_augmentation():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(10, 48, 48), dtype=np.uint8)
+    y = np.arange(10) % 7
+    ds = training.make_dataset(x, y, batch_size=4, shuffle=False, sample_weights=training.class_weights(y))
+    batches = list(ds.as_numpy_iterator())
+    assert [b[0].shape[0] for b in batches] == [4, 4, 2]
+    xb, yb, wb = batches[0]
+    assert xb.shape == (4, 48, 48, 1) and xb.dtype == np.float32 and yb.shape == (4, 7)
+    assert np.array_equal(xb[..., 0], x[:4]) and yb.argmax(1).tolist() == y[:4].tolist()
+    assert wb.shape == (4,)
+    aug = next(iter(training.make_dataset(x, y, batch_size=10, shuffle=False, augment="strong")))[0].numpy()
+    assert aug.shape == (10, 48, 48, 1) and not np.array_equal(aug[..., 0], x)
+
+
+def test_callbacks_use_keras3_names(tmp_path):
+    import keras
+
+    cbs = training.make_callbacks(tmp_path)
+    kinds = {type(c).__mro__[0].__name__ if not isinstance(c, keras.callbacks.EarlyStopping) else "EarlyStopping"
+             for c in cbs}
+    assert kinds >= {"CSVLogger", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "TensorBoard",
+                     "BackupAndRestore"}
+    for c in cbs:
+        if hasattr(c, "monitor"):
+            assert c.monitor == "val_accuracy"
+    es = [c for c in cbs if isinstance(c, keras.callbacks.EarlyStopping)][0]
+    assert es.restore_best_weights
+    with pytest.raises(ValueError, match="val_accuracy"):
+        training.make_callbacks(tmp_path, monitor="val_acc")
+
+
+def test_config_validation_names_the_argument():
+    with pytest.raises(ValueError, match="epochs"):
+        training.TrainConfig(epochs=0).validate()
+    with pytest.raises(ValueError, match="schedule"):
+        training.TrainConfig(schedule="step").validate()
+
+
+@pytest.mark.slow
+def test_short_run_on_embedded_data_reaches_85_percent(synthetic_csv, tmp_path):
+    result = training.train(synthetic_csv, tmp_path / "run", model="tutorial", epochs=12, batch_size=32,
+                            augment="light", patience=12, verbose=0,
+                            model_kwargs={"filters": (16, 32, 64), "dense_units": 64})
+    m = result.metrics
+    assert m["val_accuracy"] >= 0.85, m
+    assert m["val_split"] == "PublicTest" and m["val_rows"] == 168
+    for name in ("best_model.keras", "training_log.csv", "metrics.json", "config.json"):
+        assert (tmp_path / "run" / name).exists()
+    assert any((tmp_path / "run" / "logs").rglob("events.out.tfevents*"))
+    log = pd.read_csv(tmp_path / "run" / "training_log.csv")
+    assert {"epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"} <= set(log.columns)
+    assert not (tmp_path / "run" / "backup").exists()  # deleted after a finished run
+    with pytest.raises(ValueError, match="already holds a training run"):
+        training.train(synthetic_csv, tmp_path / "run", model="tutorial", epochs=1)
+
+
+def _train_cmd(csv, out, epochs, resume=False):
+    cmd = [sys.executable, "-m", "fer_helpers", "train", "--data", str(csv), "--model", "tutorial",
+           "--epochs", str(epochs), "--out", str(out), "--batch-size", "64", "--augment", "none",
+           "--patience", "50"]
+    return cmd + (["--resume"] if resume else [])
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_losing_epochs(synthetic_csv, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_train_cmd(synthetic_csv, out, 6), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    meta = out / "backup" / "training_metadata.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if meta.exists():
+            try:
+                if json.loads(meta.read_text())["epoch"] >= 2:
+                    break
+            except (ValueError, KeyError):
+                pass
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = len(pd.read_csv(out / "training_log.csv"))
+    assert 2 <= killed_at < 6
+    done = subprocess.run(_train_cmd(synthetic_csv, out, 6, resume=True), env=ENV, capture_output=True, text=True,
+                          timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = pd.read_csv(out / "training_log.csv")
+    assert log["epoch"].tolist() == list(range(6))  # every epoch exactly once, across both sessions
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 6
+    # the resumed session continued from the trained weights, not from scratch
+    first_resumed = log["accuracy"].iloc[killed_at]
+    assert first_resumed >= log["accuracy"].iloc[0]
+
+
+DETERMINISM = textwrap.dedent("""
+    import sys, hashlib, numpy as np
+    from fer_helpers import training
+    from fer_helpers.synthetic import generate_faces
+    from fer_helpers.data import FERData, official_splits
+    x, y = generate_faces(per_class=20, seed=3)
+    data = FERData(x, y, np.array([""] * len(y)))
+    r = training.train(data, sys.argv[1], model="tutorial", epochs=2, batch_size=32, augment="default",
+                       seed=int(sys.argv[2]), deterministic=True, verbose=0,
+                       model_kwargs={"filters": (8, 8, 8), "dense_units": 16})
+    w = np.concatenate([np.ravel(v) for v in r.model.get_weights()])
+    print(hashlib.sha256(w.tobytes()).hexdigest())
+""")
+
+
+@pytest.mark.slow
+def test_deterministic_mode_same_seed_same_weights(tmp_path):
+    def run(name, seed):
+        out = subprocess.run([sys.executable, "-c", DETERMINISM, str(tmp_path / name), str(seed)], env=ENV,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip().splitlines()[-1]
+
+    a, b, c = run("a", 1), run("b", 1), run("c", 2)
+    assert a == b
+    assert a != c
+
+
+DISTRIBUTED = textwrap.dedent("""
+    import sys, json, numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    from fer_helpers import training
+    from fer_helpers.synthetic import generate_faces
+    from fer_helpers.data import FERData
+    x, y = generate_faces(per_class=40, seed=5)
+    data = FERData(x, y, np.array([""] * len(y)))
+    r = training.train(data, sys.argv[1], model="tutorial", epochs=3, batch_size=32, augment="none",
+                       strategy=strategy, verbose=0, model_kwargs={"filters": (8, 16, 16), "dense_units": 32})
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync,
+                      "loss": r.history["loss"].tolist(), "val_accuracy": r.metrics["val_accuracy"]}))
+""")
+
+
+@pytest.mark.slow
+def test_training_under_mirrored_strategy(tmp_path):
+    out = subprocess.run([sys.executable, "-c", DISTRIBUTED, str(tmp_path / "run")], env=ENV, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["loss"][-1] < result["loss"][0]  # it learns across both replicas
