@@ -39,7 +39,7 @@ from .labels import EMOTIONS, NUM_CLASSES, USAGES, label_from_folder
 from .preprocessing import FACE_SIZE, prepare_faces
 
 PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE
-CHUNK_ROWS = 2048
+CHUNK_ROWS = 1024
 CACHE_VERSION = 1
 KAGGLE_DATASET = "deadskull7/fer2013"
 #: Faces per class of the embedded synthetic data set that :func:`locate_fer2013` falls back to.
@@ -323,6 +323,203 @@ def _report(path: Path, problems: list[tuple[int, str]], on_error: str, total: i
     warnings.warn(msg, stacklevel=3)
 
 
+_FAST_LAYOUTS = {("emotion", "pixels", "Usage"), ("emotion", "pixels"), ("pixels",)}
+
+
+def _raw_stream(path: Path):
+    """Binary stream of the CSV text and its uncompressed size (to size the output array in one go)."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        import gzip
+
+        with open(path, "rb") as fh:
+            fh.seek(-4, 2)
+            isize = int.from_bytes(fh.read(4), "little")  # uncompressed size mod 2**32 (gzip trailer)
+        return gzip.open(path, "rb"), isize
+    if name.endswith(".zip"):
+        z = zipfile.ZipFile(path)
+        members = [m for m in z.infolist() if m.filename.lower().endswith(".csv")
+                   and not m.filename.startswith("__MACOSX")]
+        if len(members) != 1:
+            return None, 0
+        return z.open(members[0]), members[0].file_size
+    return open(path, "rb"), path.stat().st_size
+
+
+def _parse_block(data: bytes, columns: tuple[str, ...]):
+    """Parse whole lines of a well-formed CSV block; None if anything is irregular (the careful path decides).
+
+    In the Kaggle layout the digits of a line are, in order, the label (one digit) and the 2,304 pixels, while the
+    Usage text has none; so the runs of digits, reshaped to ``(lines, 1 + 2304)``, are the labels and the faces.
+    The checks below make sure that reading holds (exact comma counts, token positions, no stray characters).
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    dig = buf - np.uint8(48)  # digits become 0..9, every other byte wraps to >= 10
+    is_digit = dig < 10
+    is_nl = buf == 10
+    is_comma = buf == 44
+    nl = np.flatnonzero(is_nl)
+    m = nl.size
+    k = len(columns) - 1
+    commas = np.flatnonzero(is_comma)
+    if m == 0 or commas.size != k * m or (k and (np.bincount(np.searchsorted(nl, commas), minlength=m) != k).any()):
+        return None
+    commas = commas.reshape(m, k)
+    line_starts = np.concatenate(([0], nl[:-1] + 1))
+    edges = np.diff(is_digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    has_label = "emotion" in columns
+    per_line = PIXELS_PER_FACE + has_label
+    if starts.size != m * per_line:
+        return None
+    starts = starts.reshape(m, per_line)
+    ends = ends.reshape(m, per_line)
+    bounds = [line_starts - 1] + [commas[:, j] for j in range(k)] + [nl]  # field j lies between bounds j and j+1
+    p = columns.index("pixels")
+    if has_label:
+        e = columns.index("emotion")
+        if e != 0 or p != 1:
+            return None
+        label_ok = (starts[:, 0] == line_starts) & (ends[:, 0] == commas[:, 0])
+        if not label_ok.all():
+            return None
+        lab = dig[starts[:, 0]]
+        if (lab >= NUM_CLASSES).any():
+            return None
+        labels = lab.astype(np.int64)
+        starts, ends = starts[:, 1:], ends[:, 1:]
+    else:
+        labels = np.full(m, -1, dtype=np.int64)
+    # the pixel field must start and end with a number, with nothing but spaces between numbers
+    if not ((starts[:, 0] == bounds[p] + 1).all() and (ends[:, -1] == bounds[p + 1]).all()):
+        return None
+    usage = np.full(m, "", dtype="<U11")
+    usage_chars = 0
+    if "Usage" in columns:
+        u = columns.index("Usage")
+        u_start, u_end = (bounds[u] + 1).tolist(), bounds[u + 1].tolist()
+        usage = np.array([data[a:b].decode("ascii", "replace") for a, b in zip(u_start, u_end)], dtype="<U11")
+        if not np.isin(usage, USAGES).all():
+            return None
+        usage_chars = int(np.char.str_len(usage).sum())
+    other = buf.size - np.count_nonzero(is_digit) - m - commas.size - np.count_nonzero(buf == 32)
+    if other != usage_chars:  # any other character is somewhere it should not be
+        return None
+    lengths = ends - starts
+    if lengths.max() > 3:
+        return None
+    values = dig[ends - 1].astype(np.uint16)
+    values += (10 * dig[ends - 2].astype(np.uint16)) * (lengths >= 2)
+    values += (100 * dig[ends - 3].astype(np.uint16)) * (lengths >= 3)
+    if values.max() > 255:
+        return None
+    return values.astype(np.uint8), labels, usage
+
+
+def _blocks_in_background(stream, block_bytes: int):
+    """Yield blocks of whole lines while a thread reads (and decompresses) the next ones.
+
+    zlib and NumPy both release the GIL, so decompression and parsing run on two cores at once.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=3)
+    stop = threading.Event()
+
+    def reader():
+        leftover = b""
+        try:
+            while not stop.is_set():
+                chunk = stream.read(block_bytes)
+                data = leftover + chunk
+                if not chunk:
+                    if data:
+                        q.put(data if data.endswith(b"\n") else data + b"\n")
+                    break
+                cut = data.rfind(b"\n") + 1
+                data, leftover = data[:cut], data[cut:]
+                if data:
+                    q.put(data)
+            q.put(None)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(0.05)
+
+
+def _load_csv_fast(path: Path, block_bytes: int = 1 << 22) -> FERData | None:
+    """Whole-file parse straight from bytes, for well-formed files; None hands over to the careful pandas path.
+
+    Reads ``block_bytes`` at a time, cut at the last newline, and writes each block's faces into one output array
+    sized from the file's (uncompressed) length, so memory stays near the size of the result.
+    """
+    try:
+        stream, total = _raw_stream(path)
+    except (OSError, EOFError, zipfile.BadZipFile):
+        return None
+    if stream is None:
+        return None
+    try:
+        return _fast_from_stream(stream, total, block_bytes, path)
+    except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None  # the careful path reports what is wrong with the file
+
+
+def _fast_from_stream(stream, total, block_bytes, path):
+    with stream:
+        header = stream.readline().decode("utf-8", "replace").strip()
+        columns = tuple(c.strip() for c in header.split(","))
+        if columns not in _FAST_LAYOUTS:
+            return None
+        out = None
+        labels: list[np.ndarray] = []
+        usages: list[np.ndarray] = []
+        n = 0
+        blocks = _blocks_in_background(stream, block_bytes)
+        for data in blocks:
+            parsed = _parse_block(data, columns)
+            if parsed is None:
+                blocks.close()
+                return None
+            pixels, lab, use = parsed
+            m = len(pixels)
+            if out is None:
+                estimate = int(total / (len(data) / m) * 1.02) + m if m else m
+                out = np.empty((max(estimate, m), PIXELS_PER_FACE), dtype=np.uint8)
+            if n + m > len(out):
+                grown = np.empty((max(2 * len(out), n + m), PIXELS_PER_FACE), dtype=np.uint8)
+                grown[:n] = out[:n]
+                out = grown
+            out[n:n + m] = pixels
+            labels.append(lab)
+            usages.append(use)
+            n += m
+    if not n:
+        return None
+    out.resize((n, PIXELS_PER_FACE), refcheck=False)  # give back the estimate's slack without a copy
+    return FERData(out.reshape(n, FACE_SIZE, FACE_SIZE), np.concatenate(labels), np.concatenate(usages),
+                   str(path), [])
+
+
 def _load_csv(path: Path, on_error: str) -> FERData:
     chunks = _read_csv_chunks(path)
     columns = next(chunks)
@@ -485,7 +682,7 @@ def load_fer2013(path, usage: str | None = None, on_error: str = "raise", cache:
                 if data is not None and data.skipped:
                     _report(path, list(data.skipped), on_error, len(data) + len(data.skipped))
         if data is None:
-            data = _load_csv(path, on_error)
+            data = _load_csv_fast(path) or _load_csv(path, on_error)
             if cache:
                 _cache_save(cache_file, fingerprint, data)
     return data.split(usage) if usage else data

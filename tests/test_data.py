@@ -168,6 +168,23 @@ def test_missing_column_empty_and_header_only(tmp_path):
         fd.load_fer2013(write_csv(tmp_path / "usage.csv", ["3," + GOOD + ",Valid"]))
 
 
+def test_whole_file_fast_path_matches_careful_path(sample_csv, tmp_path):
+    path, (images, labels, usage) = sample_csv
+    fast = fd._load_csv_fast(path, block_bytes=20_000)  # many small blocks: lines cut across reads
+    careful = fd._load_csv(path, "raise")
+    assert fast is not None
+    for a, b in ((fast, careful), (fast, fd.FERData(images, labels, usage))):
+        assert np.array_equal(a.images, b.images) and np.array_equal(a.labels, b.labels)
+        assert (a.usage == b.usage).all()
+    # irregular files are handed to the careful path instead of being misread
+    text = path.read_text()
+    (tmp_path / "crlf.csv").write_text(text.replace("\n", "\r\n"))
+    assert fd._load_csv_fast(tmp_path / "crlf.csv") is None
+    assert np.array_equal(fd.load_fer2013(tmp_path / "crlf.csv").images, images)
+    (tmp_path / "letter.csv").write_text(text.replace(" 1", " l", 1))  # a letter l in place of a digit one
+    assert fd._load_csv_fast(tmp_path / "letter.csv") is None
+
+
 def test_fast_and_diagnostic_parsers_agree():
     rng = np.random.default_rng(5)
     faces = rng.integers(0, 256, size=(50, 2304))
@@ -185,8 +202,9 @@ def test_cache_hit_and_invalidation(sample_csv, monkeypatch):
     path, (images, labels, usage) = sample_csv
     first = fd.load_fer2013(path)
     calls = []
-    real = fd._load_csv
-    monkeypatch.setattr(fd, "_load_csv", lambda *a: calls.append(a) or real(*a))
+    real_fast, real_careful = fd._load_csv_fast, fd._load_csv
+    monkeypatch.setattr(fd, "_load_csv_fast", lambda *a: calls.append(a) or real_fast(*a))
+    monkeypatch.setattr(fd, "_load_csv", lambda *a: calls.append(a) or real_careful(*a))
     again = fd.load_fer2013(path)
     assert calls == [] and np.array_equal(again.images, first.images)  # served from the cache
     assert list(fd.cache_dir().glob("*.npz"))
