@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--learning-rate", type=float, default=1e-3)
     s.add_argument("--schedule", choices=["plateau", "cosine"], default="plateau")
+    s.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam")
+    s.add_argument("--warmup-epochs", type=int, default=0, help="linear warm-up before the cosine decay")
     s.add_argument("--label-smoothing", type=float, default=0.0)
     s.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     s.add_argument("--augment", default="default", help="augmentation preset: none, light, default or strong")

@@ -197,7 +197,7 @@ def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_l
         raise ValueError("Keras 3 logs 'val_accuracy', not 'val_acc'")
     mode = "min" if monitor.endswith("loss") else "max"
     best_path = out_dir / BEST_MODEL
-    cbs = [keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True)]
+    cbs = []
     if mode == "max":
         cbs.append(ResumableEarlyStopping.create(monitor, patience, resume_state, best_path))
     else:
@@ -206,6 +206,8 @@ def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_l
     if reduce_lr:
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5, patience=lr_patience,
                                                      min_lr=1e-6, verbose=1))
+    # after ReduceLROnPlateau, which adds `learning_rate` to the epoch's logs that CSVLogger then writes
+    cbs.append(keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True))
     cbs.append(keras.callbacks.ModelCheckpoint(
         str(best_path), monitor=monitor, mode=mode, save_best_only=True, verbose=0,
         initial_value_threshold=(resume_state or {}).get("best")))
@@ -395,7 +397,8 @@ def train_cli(args) -> int:
 
     data = args.data or locate_fer2013()
     config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, schedule=args.schedule,
+                         learning_rate=args.learning_rate, schedule=args.schedule, optimizer=args.optimizer,
+                         warmup_epochs=args.warmup_epochs,
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                          augment=args.augment, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction)
