@@ -65,7 +65,8 @@ def build_tutorial_cnn(
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="dense_bn")(x)
     x = layers.ReLU(name="dense_relu")(x)
     x = layers.Dropout(dense_dropout, name="dense_dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    # float32 output even under a mixed-precision policy: softmax in bfloat16 loses too much precision
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -104,7 +105,7 @@ def build_default_cnn(
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="head_bn")(x)
     x = layers.ReLU(name="head_relu")(x)
     x = layers.Dropout(head_dropout, name="head_dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -270,6 +270,7 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     val_fraction: float = 0.1
+    precision: str = "float32"  # or "mixed_bfloat16" (CPUs with AVX512-BF16, TPUs), "mixed_float16" (GPUs)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
@@ -283,6 +284,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
+            raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
 
 
 @dataclasses.dataclass
@@ -346,6 +349,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
+    keras.mixed_precision.set_global_policy(config.precision)
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model(config.model, **config.model_kwargs)
@@ -367,6 +371,14 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     import pandas as pd
 
     history = pd.read_csv(out_dir / CSV_LOG)
+    if config.precision != "float32":
+        # ship float32: the same weights, but fast on every CPU (bfloat16 is emulated, slowly, where unsupported)
+        keras.mixed_precision.set_global_policy("float32")
+        trained = keras.models.load_model(out_dir / BEST_MODEL)
+        best = build_model(config.model, **config.model_kwargs)
+        best.set_weights(trained.get_weights())
+        compile_model(best, config.learning_rate, config.label_smoothing, config.optimizer)
+        best.save(out_dir / BEST_MODEL)
     best = keras.models.load_model(out_dir / BEST_MODEL)
     val_loss, val_acc = best.evaluate(val_ds, verbose=0)
     metrics = {
@@ -401,7 +413,8 @@ def train_cli(args) -> int:
                          warmup_epochs=args.warmup_epochs,
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                          augment=args.augment, patience=args.patience, seed=args.seed,
-                         deterministic=args.deterministic, val_fraction=args.val_fraction)
+                         deterministic=args.deterministic, val_fraction=args.val_fraction,
+                         precision=args.precision)
     result = train(data, args.out, config, resume=args.resume)
     m = result.metrics
     print(f"best {m['model']} model (epoch {m['best_epoch']} of {m['epochs_run']}): "
