@@ -68,78 +68,7 @@ METRICS: tuple[str, ...] = ("precision", "recall", "f1", "support")
 # Class names with emojis, only where a font can draw them
 # --------------------------------------------------------------------------------------------------------------------
 
-_EMOJI_FONT_HINTS = ("emoji", "symbola", "segoe ui symbol")
-
-
-@functools.lru_cache(maxsize=None)
-def _emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
-    """``(extra font families, drawable flag per class)``.
-
-    A class's emoji counts as drawable when the default font or an installed scalable emoji font (Noto Emoji,
-    Symbola, Segoe UI Emoji, ...) has a glyph for it. Matplotlib cannot draw colour-bitmap fonts, so each candidate
-    font is test-rendered first. Anything unexpected means "no emojis": plain names are always acceptable.
-    """
-    try:
-        from matplotlib import font_manager
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ft2font import FT2Font
-
-        def charmap(path: str) -> set[int]:
-            return set(FT2Font(path).get_charmap())
-
-        codes: set[int] = set()
-        codes |= charmap(font_manager.findfont(font_manager.FontProperties(), fallback_to_default=True))
-        extra: list[str] = []
-        for entry in font_manager.fontManager.ttflist:
-            if entry.name in extra or not any(h in entry.name.lower() for h in _EMOJI_FONT_HINTS):
-                continue
-            try:
-                font_codes = charmap(entry.fname)
-                if not any(ord(e) in font_codes for e in EMOJIS):
-                    continue
-                fig = Figure(figsize=(1, 1))
-                FigureCanvasAgg(fig)
-                fig.text(0, 0, "".join(EMOJIS), family=entry.name)
-                fig.canvas.draw()
-            except Exception:  # noqa: BLE001 - a font matplotlib cannot render is simply not used
-                continue
-            extra.append(entry.name)
-            codes |= font_codes
-        return tuple(extra), tuple(ord(e) in codes for e in EMOJIS)
-    except Exception:  # noqa: BLE001
-        return (), (False,) * NUM_CLASSES
-
-
-def class_label(label: int, with_emoji: bool | None = None) -> str:
-    """``"😄 Happy"`` when the emoji can be drawn, else ``"Happy"``.
-
-    ``with_emoji=None`` decides by the installed fonts; ``True``/``False`` force either form.
-    """
-    label = int(label)
-    if not 0 <= label < NUM_CLASSES:
-        raise ValueError(f"label {label} is outside 0..{NUM_CLASSES - 1}")
-    if with_emoji is None:
-        with_emoji = _emoji_support()[1][label]
-    return f"{EMOJIS[label]} {EMOTIONS[label]}" if with_emoji else EMOTIONS[label]
-
-
-def _class_labels() -> list[str]:
-    return [class_label(i) for i in range(NUM_CLASSES)]
-
-
-@contextlib.contextmanager
-def _figure_context():
-    """Font fallback to the emoji fonts (if any) while a figure's texts are created."""
-    import matplotlib
-
-    extra = _emoji_support()[0]
-    if not extra:
-        yield
-        return
-    families = list(matplotlib.rcParams["font.family"]) + [f for f in extra]
-    with matplotlib.rc_context({"font.family": families}):
-        yield
+from .plotting import _class_labels, _figure_context, _emoji_support, class_label  # noqa: E402,F401
 
 
 def _subplots(*args, **kwargs):

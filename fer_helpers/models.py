@@ -119,9 +119,19 @@ def build_model(name: str, **kwargs) -> keras.Model:
     return MODEL_BUILDERS[name](**kwargs)
 
 
-def last_conv_layer_name(model: keras.Model) -> str:
-    """Name of the last Conv2D layer (Grad-CAM's default target)."""
-    for layer in reversed(model.layers):
-        if isinstance(layer, layers.Conv2D):
-            return layer.name
+def last_conv_layer_name(model: keras.Model, activated: bool = True) -> str:
+    """Name of the last convolutional feature map: Grad-CAM's default target.
+
+    With ``activated=True`` (default) this is the output of the last convolution *after* its BatchNormalization and
+    ReLU (in our models ``Conv2D -> BN -> ReLU``), the feature map the classifier actually reads, as in the
+    Grad-CAM paper; with ``False`` the raw Conv2D output.
+    """
+    names = [layer.name for layer in model.layers]
+    for i in range(len(model.layers) - 1, -1, -1):
+        if isinstance(model.layers[i], layers.Conv2D):
+            if activated:
+                for follower in model.layers[i + 1:i + 3]:
+                    if isinstance(follower, (layers.ReLU, layers.Activation)):
+                        return follower.name
+            return names[i]
     raise ValueError(f"model {model.name!r} has no Conv2D layer")

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from fer_helpers import evaluation as ev  # noqa: E402
+from fer_helpers import plotting  # noqa: E402
 from fer_helpers.labels import EMOTIONS, NUM_CLASSES  # noqa: E402
 
 keras = pytest.importorskip("keras")
@@ -300,10 +301,10 @@ def test_class_labels_use_emojis_only_when_drawable(monkeypatch):
     assert ev.class_label(3, with_emoji=False) == "Happy"
     with pytest.raises(ValueError):
         ev.class_label(7)
-    monkeypatch.setattr(ev, "_emoji_support", lambda: ((), (False,) * NUM_CLASSES))
+    monkeypatch.setattr(plotting, "_emoji_support", lambda: ((), (False,) * NUM_CLASSES))
     fig = ev.confusion_matrix_figure(np.eye(7, dtype=int))
     assert _tick_texts(fig.axes[0].get_xticklabels()) == list(EMOTIONS)
-    monkeypatch.setattr(ev, "_emoji_support", lambda: ((), (True,) * NUM_CLASSES))
+    monkeypatch.setattr(plotting, "_emoji_support", lambda: ((), (True,) * NUM_CLASSES))
     fig = ev.per_class_figure(ev.EvaluationResult.from_predictions(Y_TRUE, Y_PRED))
     assert _tick_texts(fig.axes[0].get_xticklabels())[3].startswith("😄 Happy")
 
@@ -374,10 +375,12 @@ def test_grad_cam_shape_range_and_targets(trained, faces):
     face = images[0]
     cam = ev.grad_cam(model, face)
     assert cam.shape == (48, 48) and cam.dtype == np.float32
-    assert cam.min() >= 0.0 and cam.max() <= 1.0 and cam.max() > 0.0
+    assert cam.min() >= 0.0 and cam.max() <= 1.0
     np.testing.assert_allclose(ev.grad_cam(model, face[..., None]), cam, atol=1e-6)  # (48, 48, 1) uint8 too
 
     maps = [ev.grad_cam(model, face, class_index=c) for c in range(NUM_CLASSES)]
+    # a class whose evidence is all negative has an empty (all-zero) map after Grad-CAM's ReLU; others must not
+    assert any(m.max() == pytest.approx(1.0) for m in maps)
     assert max(np.abs(maps[0] - m).max() for m in maps[1:]) > 1e-3  # explanations differ between classes
     other = ev.grad_cam(model, face, layer_name="block2a_conv")
     assert other.shape == (48, 48) and np.abs(other - cam).max() > 1e-3  # ...and between layers
@@ -400,7 +403,7 @@ def test_grad_cam_figure(trained, faces):
     assert len(fig.axes) == 6
     assert fig.axes[0].get_title().startswith("true: ") and "pred: " in fig.axes[0].get_title()
     assert len(fig.axes[3].get_images()) == 2  # face plus heatmap overlay
-    assert "block3b_conv" in fig.get_suptitle()
+    assert "block3b_relu" in fig.get_suptitle()  # the activated output of the last convolution
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,173 @@
+"""Figures for the early lessons: grids of faces, class balance, pixel histograms.
+
+Every function returns a matplotlib ``Figure`` and never calls ``plt.show()``: a notebook shows it by ending a
+cell with ``fig = ...`` (inline backend) or ``display(fig)``, and tests can inspect it.
+
+Class names carry their emoji only where an installed font can draw it (DejaVu Sans, matplotlib's default, has six
+of the seven); otherwise the plain name is used, so figures never show empty boxes or raise font warnings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+from .labels import EMOJIS, EMOTIONS, NUM_CLASSES, USAGES
+from .preprocessing import prepare_faces
+
+_EMOJI_FONT_HINTS = ("emoji", "symbola", "segoe ui symbol")
+
+
+@functools.lru_cache(maxsize=None)
+def _emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """``(extra font families, drawable flag per class)``.
+
+    A class's emoji counts as drawable when the default font or an installed scalable emoji font (Noto Emoji,
+    Symbola, Segoe UI Emoji, ...) has a glyph for it. Matplotlib cannot draw colour-bitmap fonts, so each candidate
+    font is test-rendered first. Anything unexpected means "no emojis": plain names are always acceptable.
+    """
+    try:
+        from matplotlib import font_manager
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ft2font import FT2Font
+
+        def charmap(path: str) -> set[int]:
+            return set(FT2Font(path).get_charmap())
+
+        codes: set[int] = set()
+        codes |= charmap(font_manager.findfont(font_manager.FontProperties(), fallback_to_default=True))
+        extra: list[str] = []
+        for entry in font_manager.fontManager.ttflist:
+            if entry.name in extra or not any(h in entry.name.lower() for h in _EMOJI_FONT_HINTS):
+                continue
+            try:
+                font_codes = charmap(entry.fname)
+                if not any(ord(e) in font_codes for e in EMOJIS):
+                    continue
+                fig = Figure(figsize=(1, 1))
+                FigureCanvasAgg(fig)
+                fig.text(0, 0, "".join(EMOJIS), family=entry.name)
+                fig.canvas.draw()
+            except Exception:  # noqa: BLE001 - a font matplotlib cannot render is simply not used
+                continue
+            extra.append(entry.name)
+            codes |= font_codes
+        return tuple(extra), tuple(ord(e) in codes for e in EMOJIS)
+    except Exception:  # noqa: BLE001
+        return (), (False,) * NUM_CLASSES
+
+
+def class_label(label: int, with_emoji: bool | None = None) -> str:
+    """``"😄 Happy"`` when the emoji can be drawn, else ``"Happy"``.
+
+    ``with_emoji=None`` decides by the installed fonts; ``True``/``False`` force either form.
+    """
+    label = int(label)
+    if not 0 <= label < NUM_CLASSES:
+        raise ValueError(f"label {label} is outside 0..{NUM_CLASSES - 1}")
+    if with_emoji is None:
+        with_emoji = _emoji_support()[1][label]
+    return f"{EMOJIS[label]} {EMOTIONS[label]}" if with_emoji else EMOTIONS[label]
+
+
+def _class_labels() -> list[str]:
+    return [class_label(i) for i in range(NUM_CLASSES)]
+
+
+@contextlib.contextmanager
+def _figure_context():
+    """Font fallback to the emoji fonts (if any) while a figure's texts are created."""
+    import matplotlib
+
+    extra = _emoji_support()[0]
+    if not extra:
+        yield
+        return
+    families = list(matplotlib.rcParams["font.family"]) + [f for f in extra]
+    with matplotlib.rc_context({"font.family": families}):
+        yield
+
+
+def _subplots(*args, **kwargs):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def face_grid(images, labels=None, predictions=None, probabilities=None, ncols: int = 8, max_faces: int = 32,
+              title: str | None = None, size: float = 1.3):
+    """A grid of faces, each titled with its label (and prediction, green if right, red if wrong)."""
+    faces = prepare_faces(images)[..., 0][:max_faces]
+    n = len(faces)
+    if n == 0:
+        raise ValueError("no faces to show")
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    with _figure_context():
+        fig, axes = _subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
+        axes = axes.ravel()
+        for i, ax in enumerate(axes):
+            ax.axis("off")
+            if i >= n:
+                continue
+            ax.imshow(faces[i], cmap="gray", vmin=0, vmax=255)
+            lines = []
+            color = "black"
+            if labels is not None:
+                lines.append(class_label(labels[i]))
+            if predictions is not None:
+                p = int(predictions[i])
+                text = class_label(p)
+                if probabilities is not None:
+                    text += f" {float(np.asarray(probabilities)[i, p]):.0%}"
+                lines.append(("→ " if labels is not None else "") + text)
+                if labels is not None:
+                    color = "green" if p == int(labels[i]) else "red"
+            if lines:
+                ax.set_title("\n".join(lines), fontsize=8, color=color)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
+def class_balance_figure(labels, usage=None, title: str = "Faces per emotion"):
+    """Bar chart of faces per class (one colour per ``Usage`` split when given), counts written on the bars."""
+    import pandas as pd
+    import seaborn as sns
+
+    df = pd.DataFrame({"emotion": [class_label(int(c)) for c in np.asarray(labels)]})
+    order = [class_label(i) for i in range(NUM_CLASSES)]
+    hue = None
+    if usage is not None:
+        df["Usage"] = np.asarray(usage)
+        hue = "Usage"
+    with _figure_context():
+        fig, ax = _subplots(figsize=(9, 4))
+        hue_order = [u for u in USAGES if u in set(df["Usage"])] if hue else None
+        sns.countplot(data=df, x="emotion", hue=hue, order=order, hue_order=hue_order, ax=ax)
+        for container in ax.containers:
+            ax.bar_label(container, fontsize=7)
+        ax.set_xlabel("")
+        ax.set_ylabel("faces")
+        ax.set_title(title)
+        fig.tight_layout()
+    return fig
+
+
+def pixel_histogram_figure(*arrays, names=None, bins: int = 64, title: str = "Pixel values"):
+    """Histograms of pixel values, one panel per array (e.g. before and after normalisation)."""
+    names = names or [f"array {i}" for i in range(len(arrays))]
+    fig, axes = _subplots(1, len(arrays), figsize=(4.5 * len(arrays), 3), squeeze=False)
+    for ax, arr, name in zip(axes[0], arrays, names):
+        arr = np.asarray(arr).ravel()
+        ax.hist(arr, bins=bins, color="steelblue")
+        ax.set_title(f"{name}\nmin {arr.min():.3g}, max {arr.max():.3g}, mean {arr.mean():.3g}", fontsize=9)
+        ax.set_xlabel("pixel value")
+    axes[0][0].set_ylabel("count")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

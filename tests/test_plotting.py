@@ -1,0 +1,54 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from fer_helpers import plotting
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_face_grid_titles_and_colours():
+    faces = np.random.default_rng(0).integers(0, 256, (10, 48, 48), dtype=np.uint8)
+    labels = np.arange(10) % 7
+    preds = np.array([0, 0, 2, 0, 4, 0, 6, 0, 1, 0])
+    fig = plotting.face_grid(faces, labels, predictions=preds, ncols=5)
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == 10
+    titles = [ax.get_title() for ax in axes]
+    assert titles[3].startswith(plotting.class_label(3)) and plotting.class_label(0) in titles[3]
+    assert axes[0].title.get_color() == "green" and axes[1].title.get_color() == "red"
+    assert np.array_equal(axes[0].images[0].get_array(), faces[0])
+    with pytest.raises(ValueError, match="no faces"):
+        plotting.face_grid(np.zeros((0, 48, 48), np.uint8))
+
+
+def test_class_balance_counts_on_bars():
+    labels = np.array([0] * 5 + [3] * 9 + [6] * 2)
+    fig = plotting.class_balance_figure(labels)
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches if p.get_height() > 0]
+    assert sorted(heights) == [2, 5, 9]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [plotting.class_label(i) for i in range(7)]
+
+
+def test_pixel_histograms_one_panel_per_array():
+    x = np.arange(256, dtype=np.uint8)
+    fig = plotting.pixel_histogram_figure(x, x / 255.0, names=["raw", "normalised"])
+    assert len(fig.axes) == 2
+    assert "max 255" in fig.axes[0].get_title() and "max 1" in fig.axes[1].get_title()
+
+
+def test_class_label_never_shows_an_undrawable_emoji():
+    drawable = plotting._emoji_support()[1]
+    for i in range(7):
+        label = plotting.class_label(i)
+        assert label.endswith(("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"))
+        assert (label != plotting.EMOTIONS[i]) == drawable[i]
