@@ -809,8 +809,20 @@ def locate_fer2013(verbose: bool = True) -> Path:
     path = embedded_dataset_path()
     if verbose:
         print(f"FER2013 not found (set FER2013_PATH, put fer2013.csv in data/, or call download_fer2013()).\n"
-              f"Using the embedded synthetic data set instead: {path}", file=sys.stderr)
+              f"Using the embedded synthetic data set instead: {display_path(path)}", file=sys.stderr)
     return path
+
+
+def display_path(path) -> str:
+    """A path for messages: relative to the current folder when inside it, else with ``~`` for the home folder."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        pass
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if text.startswith(home + os.sep) else text
 
 
 def download_fer2013(handle: str = KAGGLE_DATASET, dest=None) -> Path:

@@ -12,6 +12,7 @@ The setup cell of each notebook is three lines plus the Colab install::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -54,6 +55,26 @@ def _version_tuple(v: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+@contextlib.contextmanager
+def _stderr_fd_silenced():
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) are
+    written there before ``TF_CPP_MIN_LOG_LEVEL`` can take effect, and would otherwise fill the first cell."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (some hosted kernels): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's C++ and Python logging and Keras' routine warnings."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -71,9 +92,13 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True) -> Not
     """
     quiet_tensorflow()
     import cv2
-    import keras
     import numpy as np
-    import tensorflow as tf
+
+    with _stderr_fd_silenced():
+        import keras
+        import tensorflow as tf
+
+        tf.constant(0.0) + 1.0  # start the runtime now, while its log lines are silenced
 
     versions = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
                 "cv2": cv2.__version__, "numpy": np.__version__}
@@ -83,7 +108,8 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True) -> Not
                                f"{'.'.join(map(str, minimum))} or newer (see environment.yml)")
     if not hasattr(cv2, "CascadeClassifier"):
         raise RuntimeError("this OpenCV has no CascadeClassifier (OpenCV 5 removed it): pip install 'opencv-python<5'")
-    keras.utils.set_random_seed(seed)
+    with _stderr_fd_silenced():
+        keras.utils.set_random_seed(seed)
     if fast is None:
         fast = os.environ.get("FER_FAST", "0") not in ("", "0", "false", "False")
     env = NotebookEnv(is_colab="google.colab" in sys.modules, fast=fast, seed=seed, versions=versions)

@@ -1,0 +1,78 @@
+"""Static checks of the notebook series (nbval runs them; these check their form)."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from fer_helpers.notebook import colab_url
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+EXPECTED = [
+    "00_overview_and_setup.ipynb",
+    "01_loading_the_data.ipynb",
+    "02_preprocessing_and_splitting.ipynb",
+    "03_cnn_layers.ipynb",
+    "04_data_augmentation.ipynb",
+    "05_training_with_callbacks.ipynb",
+    "06_evaluation.ipynb",
+    "07_photos_and_webcam.ipynb",
+    "08_saving_and_loading.ipynb",
+]
+PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+ABSOLUTE = re.compile(r"(/work/|/root/|/home/\w|/Users/\w|[A-Z]:\\\\|/tmp/|/content/(?!drive))")
+
+
+def test_the_series_is_complete():
+    assert [p.name for p in PATHS] == EXPECTED
+
+
+@pytest.fixture(params=PATHS, ids=[p.name for p in PATHS])
+def nb(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_title_badge_and_overview(nb):
+    path, book = nb
+    first = book.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert colab_url(f"notebooks/{path.name}") in first.source, "the Colab badge must point at this notebook"
+
+
+def test_one_setup_cell_first(nb):
+    _, book = nb
+    code = [c for c in book.cells if c.cell_type == "code"]
+    setup = code[0].source
+    assert "IS_COLAB" in setup and "%pip install" in setup and "setup(" in setup
+    assert sum("IS_COLAB = " in c.source for c in code) == 1
+    assert not any("%pip" in c.source or "!pip" in c.source for c in code[1:]), "installs only in the setup cell"
+
+
+def test_no_absolute_paths_in_sources_or_outputs(nb):
+    path, book = nb
+    for i, cell in enumerate(book.cells):
+        text = cell.source
+        for out in cell.get("outputs", []):
+            text += json.dumps({k: v for k, v in out.items() if k != "data"}) + json.dumps(
+                {k: v for k, v in out.get("data", {}).items() if not k.startswith("image/")})
+        match = ABSOLUTE.search(text)
+        assert match is None, f"{path.name} cell {i}: absolute path {match.group(0)!r}"
+
+
+def test_checked_deterministic_cell_with_committed_output(nb):
+    path, book = nb
+    checked = [c for c in book.cells if c.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked, f"{path.name} needs at least one NBVAL_CHECK_OUTPUT cell"
+    for cell in checked:
+        assert cell.outputs, f"{path.name}: a checked cell has no committed output to compare with"
+
+
+def test_committed_outputs_come_from_the_embedded_data(nb):
+    """Outputs must never show FER2013 faces: the committed run used the synthetic data set."""
+    path, book = nb
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code), f"{path.name} was not executed top to bottom"
+    text = json.dumps([o for c in code for o in c.outputs if o.get("output_type") == "stream"])
+    assert "FER2013: " not in text and "35,887 faces" not in text
