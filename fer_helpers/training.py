@@ -306,8 +306,28 @@ def _split_data(data, val_fraction: float, seed: int):
     return official_splits(data, val_fraction=val_fraction, seed=seed)
 
 
+class SimulatedInterruption(Exception):
+    """Raised by :func:`interrupt_after` to imitate a crash or a closed laptop in the middle of training."""
+
+
+def interrupt_after(epochs: int):
+    """A callback that stops training abruptly after ``epochs`` finished epochs (lesson 5's resume demo).
+
+    Unlike ``model.stop_training``, it raises :class:`SimulatedInterruption`, so ``fit`` ends the way a crash would:
+    BackupAndRestore keeps its checkpoint and a later ``train(..., resume=True)`` continues from it.
+    """
+    import keras
+
+    class _Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 >= epochs:
+                raise SimulatedInterruption(f"training interrupted after epoch {epoch + 1}")
+
+    return _Interrupt()
+
+
 def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, strategy=None,
-          verbose: int | str = "auto", **overrides) -> TrainResult:
+          verbose: int | str = "auto", callbacks=(), **overrides) -> TrainResult:
     """Train a model on ``data`` (a path or a :class:`~fer_helpers.data.FERData`) and write a run directory.
 
     Training uses the ``Training`` rows and selects on ``PublicTest`` (EarlyStopping, ModelCheckpoint,
@@ -317,6 +337,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
 
     ``resume=True`` continues an interrupted run in ``out_dir`` from its last finished epoch (BackupAndRestore);
     without it, a directory holding an interrupted run is an error rather than silently overwritten.
+    ``callbacks`` are added after the standard ones (see :func:`make_callbacks`).
     """
     import keras
     import tensorflow as tf
@@ -361,7 +382,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
 
     state = _resume_state(out_dir, MONITOR) if resume else None
     callbacks = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau",
-                               resume_state=state)
+                               resume_state=state) + list(callbacks)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()

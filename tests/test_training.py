@@ -186,3 +186,19 @@ def test_training_under_mirrored_strategy(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2
     assert result["loss"][-1] < result["loss"][0]  # it learns across both replicas
+
+
+def test_simulated_interruption_then_resume_in_process(tmp_path):
+    """The lesson-5 demo: an exception after epoch 2 leaves a backup; resume=True finishes epochs 3 and 4."""
+    from fer_helpers.data import FERData
+
+    x, y = generate_faces(per_class=10, seed=1)
+    data = FERData(x, y, np.array([""] * len(y)))
+    kw = dict(model="tutorial", epochs=4, batch_size=32, augment="none", patience=10, verbose=0,
+              model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    with pytest.raises(training.SimulatedInterruption, match="after epoch 2"):
+        training.train(data, tmp_path / "run", callbacks=[training.interrupt_after(2)], **kw)
+    assert (tmp_path / "run" / "backup").exists()
+    assert pd.read_csv(tmp_path / "run" / "training_log.csv")["epoch"].tolist() == [0, 1]
+    result = training.train(data, tmp_path / "run", resume=True, **kw)
+    assert result.history["epoch"].tolist() == [0, 1, 2, 3]
