@@ -1,0 +1,57 @@
+"""Benchmark of fer_helpers.synthetic: faces per second of generate_faces on one core.
+
+Prints the best and median rate of ``generate_faces(per_class, seed)`` over a few repeats, and how the time splits
+between drawing (OpenCV, one face at a time) and finishing (lighting, blur and noise, vectorised over the batch).
+Run:
+
+    python benchmarks/bench_synthetic.py [--per-class 300] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from fer_helpers import synthetic
+from fer_helpers.labels import NUM_CLASSES
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--per-class", type=int, default=300)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+
+    import cv2
+
+    cv2.setNumThreads(1)  # one core: drawing is single-threaded anyway
+    n = NUM_CLASSES * args.per_class
+    synthetic.generate_faces(2, seed=0)  # warm-up: imports, first OpenCV calls
+
+    rates = []
+    for r in range(args.repeats):
+        start = time.perf_counter()
+        images, _ = synthetic.generate_faces(args.per_class, seed=r)
+        rates.append(n / (time.perf_counter() - start))
+    print(f"generate_faces({args.per_class}) = {n} faces: best {max(rates):,.0f} faces/s, "
+          f"median {statistics.median(rates):,.0f} faces/s ({args.repeats} repeats)")
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(n) % NUM_CLASSES
+    start = time.perf_counter()
+    drawings = np.stack([synthetic._draw(int(c), rng) for c in labels])
+    draw_s = time.perf_counter() - start
+    start = time.perf_counter()
+    synthetic._finish(drawings, rng)
+    finish_s = time.perf_counter() - start
+    print(f"  drawing  : {draw_s / n * 1e6:6.1f} us/face")
+    print(f"  finishing: {finish_s / n * 1e6:6.1f} us/face (lighting, blur, noise for the whole batch)")
+    digits = 1 + ((images >= 10).sum() + (images >= 100).sum()) / images.size  # mean characters per pixel
+    print(f"  CSV size : {(digits + 1) * images[0].size / 1e3:.1f} kB per face in the FER2013 text layout")
+
+
+if __name__ == "__main__":
+    main()
