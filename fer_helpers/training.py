@@ -386,7 +386,9 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    # shuffle=False: the dataset already reshuffles every epoch (make_dataset), Keras must not try again
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+              shuffle=False)
     wall = time.time() - start
 
     import pandas as pd
