@@ -466,7 +466,7 @@ def _blocks_in_background(stream, block_bytes: int):
             thread.join(0.05)
 
 
-def _load_csv_fast(path: Path, block_bytes: int = 1 << 22) -> FERData | None:
+def _load_csv_fast(path: Path, block_bytes: int = 1 << 21) -> FERData | None:
     """Whole-file parse straight from bytes, for well-formed files; None hands over to the careful pandas path.
 
     Reads ``block_bytes`` at a time, cut at the last newline, and writes each block's faces into one output array
