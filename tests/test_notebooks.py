@@ -26,7 +26,10 @@ ABSOLUTE = re.compile(r"(/work/|/root/|/home/\w|/Users/\w|[A-Z]:\\\\|/tmp/|/cont
 
 
 def test_the_series_is_complete():
+    from fer_helpers.demo import notebook_paths
+
     assert [p.name for p in PATHS] == EXPECTED
+    assert [p.name for p in notebook_paths()] == EXPECTED  # what `make demo` executes, in reading order
 
 
 @pytest.fixture(params=PATHS, ids=[p.name for p in PATHS])
