@@ -134,3 +134,183 @@ def load_data(verbose: bool = True):
 def is_synthetic(data) -> bool:
     """True for the embedded synthetic data set (judged by its file name)."""
     return "synthetic" in os.path.basename(str(data.source))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Helpers of the training and evaluation lessons (notebooks 5 and 6)
+# ----------------------------------------------------------------------------------------------------------------------
+
+#: Notebook 5's run directory, relative to ``notebooks/`` (the notebooks' working directory).
+LESSON5_RUN = "../runs/05_training"
+
+#: What :func:`lesson5_model` trains when notebook 5's run is missing: notebook 5's fast-mode settings, a narrow
+#: tutorial CNN that learns the embedded data set in a few epochs on a CPU.
+QUICK_TRAINING = {
+    "model": "tutorial",
+    "model_kwargs": {"filters": (8, 16, 32), "dense_units": 128, "dropout": 0.1, "dense_dropout": 0.3},
+    "epochs": 6,
+    "batch_size": 32,
+    "learning_rate": 3e-3,
+    "label_smoothing": 0.1,
+    "augment": "light",
+    "patience": 3,
+}
+#: Training faces per class of that quick run.
+QUICK_PER_CLASS = 200
+
+
+def per_class_subset(data, per_class: int | None, usage: str | None = "Training", seed: int = 0):
+    """``data`` with at most ``per_class`` faces of each class among the rows of split ``usage``.
+
+    The faces kept are a seeded random choice; rows of the other splits are all kept, and the original row order is
+    preserved. ``usage=None`` caps every row; ``per_class=None`` returns ``data`` itself. Fast mode uses this to train
+    on fewer faces while validating on the whole validation split.
+    """
+    import numpy as np
+
+    if per_class is None:
+        return data
+    per_class = int(per_class)
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1 (or None for all faces), got {per_class}")
+    rng = np.random.default_rng(seed)
+    in_scope = np.ones(len(data), dtype=bool) if usage is None else data.usage == usage
+    if usage is not None and not in_scope.any():
+        raise ValueError(f"no rows with Usage {usage!r} to subsample")
+    keep = ~in_scope
+    for label in np.unique(data.labels[in_scope]):
+        rows = np.flatnonzero(in_scope & (data.labels == label))
+        keep[rng.permutation(rows)[:per_class]] = True
+    return data.subset(keep)
+
+
+def replay_callbacks(log, callbacks, learning_rate: float = 1e-3):
+    """Drive Keras callbacks through logged epochs without training, and record what they do.
+
+    ``log`` holds one row of metric values per epoch (a ``training_log.csv`` read with pandas, a ``History.history``
+    dict, or a list of dicts); an ``epoch`` column is ignored. Each row goes to ``on_epoch_end`` of ``callbacks``
+    exactly as ``fit`` would pass it, with a stand-in model whose optimizer starts at ``learning_rate``; the replay
+    ends where a callback sets ``model.stop_training`` (EarlyStopping does). Meant for callbacks that react to the
+    logged numbers, such as ``EarlyStopping`` and ``ReduceLROnPlateau``; they print their usual messages.
+
+    Returns a ``pandas.DataFrame`` with one row per replayed epoch: ``epoch`` (counted from 1), the logged values,
+    ``learning_rate`` (the rate the optimizer had *during* that epoch, before the callbacks ran) and ``stop`` (True
+    for the epoch after which training stops).
+    """
+    import keras
+    import pandas as pd
+
+    frame = log if isinstance(log, pd.DataFrame) else pd.DataFrame(log)
+    values = frame.drop(columns=[c for c in ("epoch", "learning_rate", "lr") if c in frame.columns])
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)], name="stand_in")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    callback_list = keras.callbacks.CallbackList(list(callbacks), model=model)
+    model.stop_training = False
+    rows = []
+    callback_list.on_train_begin()
+    for epoch, record in enumerate(values.to_dict("records")):
+        logs = {k: float(v) for k, v in record.items()}
+        lr_during = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        callback_list.on_epoch_begin(epoch)
+        callback_list.on_epoch_end(epoch, dict(logs))
+        rows.append({"epoch": epoch + 1, **logs, "learning_rate": lr_during, "stop": bool(model.stop_training)})
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
+    return pd.DataFrame(rows)
+
+
+def tensorboard_scalars(logdir):
+    """The per-epoch values that TensorBoard plots, read back from the event files of ``logdir``.
+
+    ``keras.callbacks.TensorBoard`` writes ``<logdir>/train`` and ``<logdir>/validation``, with one summary per epoch
+    and metric (``epoch_loss``, ``epoch_accuracy``, ``epoch_learning_rate``). They are read with TensorBoard's own
+    ``EventAccumulator`` and returned as a ``pandas.DataFrame`` laid out like ``training_log.csv``: columns ``epoch``
+    (from 0), ``accuracy``, ``loss``, ``learning_rate``, ``val_accuracy``, ``val_loss``, ... Where an epoch was
+    written twice (a resumed run), the later value wins.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    logdir = Path(logdir)
+    columns: dict[str, dict[int, float]] = {}
+    for sub, prefix in (("train", ""), ("validation", "val_")):
+        folder = logdir / sub
+        if not folder.is_dir():
+            continue
+        events = EventAccumulator(str(folder), size_guidance={"tensors": 0, "scalars": 0})  # 0: keep every value
+        events.Reload()
+        tags = events.Tags()
+        for tag in tags.get("tensors", []):
+            if tag.startswith("epoch_"):
+                for event in events.Tensors(tag):
+                    value = float(tensor_util.make_ndarray(event.tensor_proto))
+                    columns.setdefault(prefix + tag[len("epoch_"):], {})[int(event.step)] = value
+        for tag in tags.get("scalars", []):
+            if tag.startswith("epoch_"):
+                for event in events.Scalars(tag):
+                    columns.setdefault(prefix + tag[len("epoch_"):], {})[int(event.step)] = float(event.value)
+    if not columns:
+        raise FileNotFoundError(f"no TensorBoard epoch summaries under {logdir} (expected train/ and validation/)")
+    frame = pd.DataFrame(columns).sort_index()
+    frame.index.name = "epoch"
+    return frame.reset_index()
+
+
+@dataclasses.dataclass
+class LessonModel:
+    """What :func:`lesson5_model` returns: the model, its training log, where it came from."""
+
+    model: object
+    history: object  # pandas DataFrame of training_log.csv
+    run_dir: object  # pathlib.Path
+    trained_now: bool
+
+
+def _finished_run(run_dir) -> bool:
+    """A run that ended normally: best model and log written, no BackupAndRestore state left (that means interrupted)."""
+    from .training import BACKUP_DIR, BEST_MODEL, CSV_LOG
+
+    return (run_dir / BEST_MODEL).is_file() and (run_dir / CSV_LOG).is_file() and not (run_dir / BACKUP_DIR).exists()
+
+
+def lesson5_model(run_dir=LESSON5_RUN, data=None, fallback_dir="../runs/06_quick_model",
+                  verbose: bool = True) -> LessonModel:
+    """The best model of notebook 5's training run, or a quick one trained now when that run is missing.
+
+    Looks for a finished run (``best_model.keras`` and ``training_log.csv``) in ``run_dir``, then in ``fallback_dir``
+    (a quick run made earlier). If neither has one, trains the tutorial CNN with :data:`QUICK_TRAINING` on at most
+    :data:`QUICK_PER_CLASS` training faces per class of ``data`` (``load_data()`` when None) into ``fallback_dir``,
+    replacing any unfinished run there. Relative paths are taken from the current folder (``notebooks/`` when a
+    notebook runs). The model is loaded without its optimizer (``compile=False``): enough for predicting.
+    """
+    import shutil
+    from pathlib import Path
+
+    import keras
+    import pandas as pd
+
+    from .training import BEST_MODEL, CSV_LOG, train
+
+    for folder, trained_now in ((Path(run_dir), False), (Path(fallback_dir), None)):
+        if _finished_run(folder):
+            history = pd.read_csv(folder / CSV_LOG)
+            if verbose:
+                origin = "notebook 5's run" if trained_now is False else "the quick run made earlier"
+                print(f"using {origin}: {folder.as_posix()}/{BEST_MODEL} ({len(history)} epochs logged)")
+            model = keras.models.load_model(folder / BEST_MODEL, compile=False)
+            return LessonModel(model, history, folder, False)
+    fallback = Path(fallback_dir)
+    if verbose:
+        print(f"notebook 5's run was not found in {Path(run_dir).as_posix()}: training a quick model in "
+              f"{fallback.as_posix()} ({QUICK_TRAINING['epochs']} epochs, up to {QUICK_PER_CLASS} faces per class)")
+    if fallback.exists():
+        shutil.rmtree(fallback)
+    if data is None:
+        data = load_data(verbose=verbose)
+    subset = per_class_subset(data, QUICK_PER_CLASS, usage="Training" if data.has_usage else None)
+    result = train(subset, fallback, verbose=2 if verbose else 0, **QUICK_TRAINING)
+    return LessonModel(keras.models.load_model(fallback / BEST_MODEL, compile=False), result.history, fallback, True)
