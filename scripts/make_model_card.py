@@ -38,15 +38,22 @@ def main() -> None:
     from fer_helpers.pretrained import INFO_FILE, MODEL_FILE
 
     config = json.loads((args.run_dir / "config.json").read_text())
-    metrics = json.loads((args.run_dir / "metrics.json").read_text())
     log = pd.read_csv(args.run_dir / "training_log.csv")
+    metrics_file = args.run_dir / "metrics.json"
+    if metrics_file.exists():
+        metrics = json.loads(metrics_file.read_text())
+    else:  # a run still in progress: its best checkpoint so far
+        metrics = {"best_epoch": int(log["epoch"].iloc[int(log["val_accuracy"].to_numpy().argmax())]) + 1,
+                   "wall_time_s_total": None, "train_rows": None, "in_progress": True}
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     model = keras.models.load_model(args.run_dir / "best_model.keras", compile=False)
     MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
     model.save(MODEL_FILE)
     size_mb = MODEL_FILE.stat().st_size / 1e6
 
-    public = load_fer2013(args.data, usage="PublicTest")
+    data = load_fer2013(args.data)
+    public = data.split("PublicTest")
+    metrics["train_rows"] = metrics["train_rows"] or len(data.split("Training"))
     plain = ev.evaluate_model(model, public.images, public.labels)
     tta = ev.evaluate_model(model, public.images, public.labels, tta=True)
     report = ev.per_class_report(plain).round(3)
@@ -64,6 +71,7 @@ def main() -> None:
         "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained"
                    + (f"  (with EPOCHS={config['epochs']})" if config["epochs"] != 32 else ""),
         "epochs_run": int(len(log)),
+        "in_progress": bool(metrics.get("in_progress", False)),
         "best_epoch": metrics["best_epoch"],
         "wall_time_s": metrics.get("wall_time_s_total"),
         "train_rows": metrics["train_rows"],
