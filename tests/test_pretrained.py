@@ -1,0 +1,56 @@
+"""The pretrained model shipped in the package: loads safely, is small, is the default, and its card is honest."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_helpers import pretrained
+from fer_helpers.cli import main
+
+FER2013 = Path(__file__).resolve().parents[2] / "shared" / "fer2013" / "fer2013.csv.gz"
+
+
+def test_shipped_model_loads_and_is_small():
+    model = pretrained.load_pretrained()
+    assert pretrained.MODEL_FILE.stat().st_size <= 10 * 1024 * 1024
+    assert tuple(model.input_shape) == (None, 48, 48, 1) and tuple(model.output_shape) == (None, 7)
+    assert model.dtype_policy.name == "float32"  # fast on every CPU, whatever precision it was trained in
+    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1), dtype=np.uint8)
+    probs = np.asarray(model(faces, training=False))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert pretrained.load_pretrained() is model  # loaded once per process
+
+
+def test_info_records_recipe_and_scores():
+    info = pretrained.pretrained_info()
+    assert info["file"] == pretrained.MODEL_FILE.name
+    assert 0 < info["publictest"]["accuracy"] <= 1 and 0 < info["publictest"]["accuracy_tta"] <= 1
+    assert info["publictest"]["n"] == 3435
+    assert info["recipe"]["model"] == "default" and "train_pretrained.sh" in info["command"]
+    assert len(info["confusion"]) == 7 and sum(map(sum, info["confusion"])) == 3435
+
+
+def test_predict_without_model_labels_the_astronaut_happy(tmp_path, capsys):
+    from skimage import data as skdata
+
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR))
+    assert main(["predict", str(photo), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (face,) = result["faces"]
+    x, y, w, h = face["box"]
+    assert 170 <= x + w / 2 <= 260 and 60 <= y + h / 2 <= 170  # the face, not the flag or the helmet
+    assert face["label"] == "Happy" and max(face["probabilities"], key=face["probabilities"].get) == "Happy"
+
+
+@pytest.mark.skipif(not FER2013.exists(), reason="FER2013 development copy not present")
+def test_recorded_publictest_accuracy_reproduces(capsys):
+    assert main(["evaluate", "--model", str(pretrained.MODEL_FILE), "--data", str(FER2013), "--split",
+                 "PublicTest", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    info = pretrained.pretrained_info()
+    assert report["n"] == 3435
+    assert report["accuracy"] == pytest.approx(info["publictest"]["accuracy"], abs=1e-3)
