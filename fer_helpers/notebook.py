@@ -148,7 +148,7 @@ LESSON5_RUN = "../runs/05_training"
 QUICK_TRAINING = {
     "model": "tutorial",
     "model_kwargs": {"filters": (8, 16, 32), "dense_units": 128, "dropout": 0.1, "dense_dropout": 0.3},
-    "epochs": 6,
+    "epochs": 8,
     "batch_size": 32,
     "learning_rate": 3e-3,
     "label_smoothing": 0.1,
