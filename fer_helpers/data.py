@@ -164,16 +164,27 @@ def _parse_fast(texts: list[str], out: np.ndarray) -> bool:
     counts = np.diff(np.searchsorted(starts, row_ends), prepend=0)
     if counts.size != out.shape[0] or (counts != PIXELS_PER_FACE).any():
         return False
+    values = _token_values(dig, starts, ends)
+    if values is None:
+        return False
+    out[:] = values.reshape(out.shape)
+    return True
+
+
+def _token_values(dig: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """Values of 1-3 digit tokens as uint8, ``d[-1] + 10*d[-2] + 100*d[-3]`` gathered at each token's end.
+
+    ``dig`` holds each byte minus ord("0"). None if a token is longer than three digits or above 255.
+    """
     lengths = ends - starts
     if lengths.max() > 3:
-        return False
+        return None
     values = dig[ends - 1].astype(np.uint16)
     values += (10 * dig[ends - 2].astype(np.uint16)) * (lengths >= 2)
     values += (100 * dig[ends - 3].astype(np.uint16)) * (lengths >= 3)
     if values.max() > 255:
-        return False
-    out[:] = values.reshape(out.shape)
-    return True
+        return None
+    return values.astype(np.uint8)
 
 
 def _parse_diagnose(texts: list[str], first_row: int, out: np.ndarray,
@@ -406,15 +417,10 @@ def _parse_block(data: bytes, columns: tuple[str, ...]):
     other = buf.size - np.count_nonzero(is_digit) - m - commas.size - np.count_nonzero(buf == 32)
     if other != usage_chars:  # any other character is somewhere it should not be
         return None
-    lengths = ends - starts
-    if lengths.max() > 3:
+    values = _token_values(dig, starts, ends)
+    if values is None:
         return None
-    values = dig[ends - 1].astype(np.uint16)
-    values += (10 * dig[ends - 2].astype(np.uint16)) * (lengths >= 2)
-    values += (100 * dig[ends - 3].astype(np.uint16)) * (lengths >= 3)
-    if values.max() > 255:
-        return None
-    return values.astype(np.uint8), labels, usage
+    return values, labels, usage
 
 
 def _blocks_in_background(stream, block_bytes: int):
