@@ -600,18 +600,19 @@ def plot_augment_grid(faces, config: AugmentConfig | str = "default", n_per_face
                       title: str | None = None):
     """Draw :func:`augment_grid` as a ``matplotlib.figure.Figure`` (one row per face).
 
-    The figure is created without ``pyplot``, so it is not registered with the pyplot figure manager: nothing needs
-    closing, and Jupyter shows it once when it is the value of a cell. ``labels`` (integer labels or strings) become
-    the row titles. No ``plt.show()`` is called.
+    Like every figure function of the package it is a pyplot figure (the inline backend shows it once; close it with
+    ``plt.close(fig)`` when drawing many) and no ``plt.show()`` is called. ``labels`` (integer labels or strings)
+    become the row titles.
     """
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
 
     config = _as_config(config)
     grid = augment_grid(faces, config, n_per_face=n_per_face, seed=seed, include_original=include_original)
     n_faces, n_cols = grid.shape[:2]
     if labels is not None and len(labels) != n_faces:
         raise ValueError(f"got {len(labels)} labels for {n_faces} faces")
-    fig = Figure(figsize=(cell_size * n_cols, cell_size * n_faces + (0.4 if title else 0.1)), layout="constrained")
+    # a pyplot figure like every figure function of the package: `fig = ...` shows it once in a notebook
+    fig = plt.figure(figsize=(cell_size * n_cols, cell_size * n_faces + (0.4 if title else 0.1)), layout="constrained")
     axes = fig.subplots(n_faces, n_cols, squeeze=False)
     for i in range(n_faces):
         for j in range(n_cols):

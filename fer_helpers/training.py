@@ -267,6 +267,7 @@ class TrainConfig:
     class_weights: bool = False
     augment: str = "default"
     patience: int = 10
+    lr_patience: int = 4  # ReduceLROnPlateau: flat epochs before the learning rate is halved
     seed: int = 0
     deterministic: bool = False
     val_fraction: float = 0.1
@@ -382,7 +383,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
 
     state = _resume_state(out_dir, MONITOR) if resume else None
     callbacks = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau",
-                               resume_state=state) + list(callbacks)
+                               lr_patience=config.lr_patience, resume_state=state) + list(callbacks)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()

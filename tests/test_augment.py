@@ -504,7 +504,7 @@ def test_augment_grid_is_fast_enough_for_sliders(faces):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def test_plot_augment_grid_returns_an_unmanaged_figure(faces):
+def test_plot_augment_grid_returns_a_pyplot_figure(faces):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -513,12 +513,14 @@ def test_plot_augment_grid_returns_an_unmanaged_figure(faces):
 
     before = plt.get_fignums()
     fig = A.plot_augment_grid(faces, "default", n_per_face=6, labels=[0, 3, 6, "mystery"], title="default preset")
-    assert isinstance(fig, Figure) and plt.get_fignums() == before
+    # managed by pyplot like every figure of the package, so the inline backend shows it (once) in a fresh kernel
+    assert isinstance(fig, Figure) and plt.get_fignums() == before + [fig.number]
     assert len(fig.axes) == 4 * 6
     assert [fig.axes[6 * i].get_ylabel() for i in range(4)] == ["Angry", "Happy", "Neutral", "mystery"]
     assert fig.axes[0].get_title() == "original"
     shown = fig.axes[1].images[0].get_array()
     np.testing.assert_array_equal(shown, A.augment_grid(faces, "default", n_per_face=6)[0, 1])
+    plt.close(fig)
     with pytest.raises(ValueError, match="labels"):
         A.plot_augment_grid(faces, "default", labels=[0, 1])
 
