@@ -25,3 +25,25 @@ def _ignore_stderr_in_notebook_comparisons():
 
 
 _ignore_stderr_in_notebook_comparisons()
+
+
+_notebook_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add up the time of every notebook cell that nbval runs, per notebook."""
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _notebook_seconds[path] = _notebook_seconds.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print each notebook's run time and the series' total against its 5-minute budget."""
+    if not _notebook_seconds:
+        return
+    tr = terminalreporter
+    tr.section("notebook run times (nbval)")
+    for path, seconds in sorted(_notebook_seconds.items()):
+        tr.write_line(f"{seconds:7.1f} s  {path}")
+    total = sum(_notebook_seconds.values())
+    tr.write_line(f"{total:7.1f} s  all {len(_notebook_seconds)} notebooks (budget 300 s)")
