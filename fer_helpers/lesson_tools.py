@@ -56,6 +56,37 @@ class AvailableModel:
         return iter((self.model, self.source))
 
 
+def float32_model(model):
+    """``model`` itself if every layer computes in float32, else a float32 copy with the same weights.
+
+    A model trained with mixed precision keeps ``mixed_bfloat16``/``mixed_float16`` policies in its layers' saved
+    configuration. Such layers compute in 16-bit floats: emulated (slowly) on CPUs without bfloat16 support, less
+    precise, and TensorFlow Lite cannot convert them. The copy is rebuilt from the architecture with every layer's
+    ``dtype`` set to ``"float32"``; its weights (stored in float32 either way) are copied over unchanged.
+    """
+    import json
+
+    import keras
+
+    if all(getattr(layer.dtype_policy, "name", "float32") == "float32" for layer in model.layers):
+        return model
+
+    def to_float32(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == "DTypePolicy" or node.get("class_name") == "FloatDTypePolicy":
+                return "float32"
+            return {k: (to_float32(v) if k != "compile_config" else v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [to_float32(v) for v in node]
+        return node
+
+    config = to_float32(json.loads(model.to_json()))
+    config.pop("compile_config", None)
+    copy = keras.models.model_from_json(json.dumps(config))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def best_available_model(use_pretrained: bool = True, run_dir=None, data=None, compile: bool = True,
                          verbose: bool = True) -> AvailableModel:
     """The best model at hand for the photo, webcam and saving lessons, and where it came from.
@@ -87,6 +118,9 @@ def best_available_model(use_pretrained: bool = True, run_dir=None, data=None, c
         else:
             model = keras.models.load_model(path, compile=False)  # a fresh copy; safe_mode stays on
             source, note = "pretrained", f"the pretrained model {path.name}"
+            converted = float32_model(model)
+            if converted is not model:
+                model, note = converted, note + " (its mixed-precision layers switched to float32)"
     if model is None:
         run_dir = Path(LESSON5_RUN if run_dir is None else run_dir)
         found = lesson5_model(run_dir, data=data, verbose=verbose)
@@ -652,7 +686,7 @@ def archive_listing(path) -> list[tuple[str, int]]:
 
 
 __all__ = [
-    "AvailableModel", "best_available_model", "HaarStage", "HaarCascade",
+    "AvailableModel", "best_available_model", "float32_model", "HaarStage", "HaarCascade",
     "load_haar_cascade", "integral_image", "rect_sum", "PyramidLevel", "pyramid_levels", "CascadeScan", "scan_image",
     "haar_features_figure", "cascade_funnel_figure", "draw_boxes", "detection_comparison_figure",
     "detection_explorer", "make_demo_video", "images_figure", "archive_listing", "feature_pattern",

@@ -279,3 +279,21 @@ def test_best_available_model_says_when_it_trained_a_quick_model(tmp_path, monke
     monkeypatch.setattr(notebook, "lesson5_model", quick)
     found = lt.best_available_model(run_dir=tmp_path / "missing", verbose=False)
     assert found.source == "quick" and "quick" in found.note and calls == [tmp_path / "missing"]
+
+
+def test_float32_model_switches_mixed_precision_layers(tiny_model):
+    import keras
+
+    from fer_helpers.models import build_tutorial_cnn
+
+    assert lt.float32_model(tiny_model) is tiny_model  # already float32: returned unchanged
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in mixed.layers}
+    copy = lt.float32_model(mixed)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    faces = np.random.default_rng(0).integers(0, 256, size=(4, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(copy(faces, training=False), mixed(faces, training=False), atol=0.02)
