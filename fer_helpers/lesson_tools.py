@@ -38,6 +38,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .models import float32_model  # noqa: F401  (re-exported: the lessons call it from here)
+
 # ------------------------------------------------------------------------------------------------ model for the lessons
 @dataclasses.dataclass
 class AvailableModel:
@@ -54,37 +56,6 @@ class AvailableModel:
 
     def __iter__(self):
         return iter((self.model, self.source))
-
-
-def float32_model(model):
-    """``model`` itself if every layer computes in float32, else a float32 copy with the same weights.
-
-    A model trained with mixed precision keeps ``mixed_bfloat16``/``mixed_float16`` policies in its layers' saved
-    configuration. Such layers compute in 16-bit floats: emulated (slowly) on CPUs without bfloat16 support, less
-    precise, and TensorFlow Lite cannot convert them. The copy is rebuilt from the architecture with every layer's
-    ``dtype`` set to ``"float32"``; its weights (stored in float32 either way) are copied over unchanged.
-    """
-    import json
-
-    import keras
-
-    if all(getattr(layer.dtype_policy, "name", "float32") == "float32" for layer in model.layers):
-        return model
-
-    def to_float32(node):
-        if isinstance(node, dict):
-            if node.get("class_name") == "DTypePolicy" or node.get("class_name") == "FloatDTypePolicy":
-                return "float32"
-            return {k: (to_float32(v) if k != "compile_config" else v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [to_float32(v) for v in node]
-        return node
-
-    config = to_float32(json.loads(model.to_json()))
-    config.pop("compile_config", None)
-    copy = keras.models.model_from_json(json.dumps(config))
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def best_available_model(use_pretrained: bool = True, run_dir=None, data=None, compile: bool = True,

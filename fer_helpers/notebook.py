@@ -99,6 +99,8 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True) -> Not
         import tensorflow as tf
 
         tf.constant(0.0) + 1.0  # start the runtime now, while its log lines are silenced
+    # importing TensorFlow resets its Python logger to INFO (e.g. TFLite's "Assets written to ..."): lower it again
+    tf.get_logger().setLevel(logging.ERROR)
 
     versions = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
                 "cv2": cv2.__version__, "numpy": np.__version__}

@@ -397,10 +397,10 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     history = pd.read_csv(out_dir / CSV_LOG)
     if config.precision != "float32":
         # ship float32: the same weights, but fast on every CPU (bfloat16 is emulated, slowly, where unsupported)
+        from .models import float32_model
+
         keras.mixed_precision.set_global_policy("float32")
-        trained = keras.models.load_model(out_dir / BEST_MODEL)
-        best = build_model(config.model, **config.model_kwargs)
-        best.set_weights(trained.get_weights())
+        best = float32_model(keras.models.load_model(out_dir / BEST_MODEL, compile=False))
         compile_model(best, config.learning_rate, config.label_smoothing, config.optimizer)
         best.save(out_dir / BEST_MODEL)
     best = keras.models.load_model(out_dir / BEST_MODEL)

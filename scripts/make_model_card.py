@@ -35,6 +35,7 @@ def main() -> None:
 
     from fer_helpers import evaluation as ev
     from fer_helpers.data import load_fer2013
+    from fer_helpers.models import float32_model
     from fer_helpers.pretrained import INFO_FILE, MODEL_FILE
 
     config = json.loads((args.run_dir / "config.json").read_text())
@@ -46,7 +47,8 @@ def main() -> None:
         metrics = {"best_epoch": int(log["epoch"].iloc[int(log["val_accuracy"].to_numpy().argmax())]) + 1,
                    "wall_time_s_total": None, "train_rows": None, "in_progress": True}
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
-    model = keras.models.load_model(args.run_dir / "best_model.keras", compile=False)
+    # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
+    model = float32_model(keras.models.load_model(args.run_dir / "best_model.keras", compile=False))
     MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
     model.save(MODEL_FILE)
     size_mb = MODEL_FILE.stat().st_size / 1e6
