@@ -352,6 +352,9 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     backup = out_dir / BACKUP_DIR
     config_file = out_dir / "config.json"
     if resume:
+        if (out_dir / METRICS).exists() and not backup.exists():
+            raise ValueError(f"{out_dir} holds a finished run (metrics.json written, no backup/ left): there is "
+                             "nothing to resume; choose another output directory to train again")
         if config_file.exists():  # a resumed run must use the settings it started with
             saved = json.loads(config_file.read_text())
             config = TrainConfig(**saved)

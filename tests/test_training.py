@@ -214,3 +214,5 @@ def test_simulated_interruption_then_resume_in_process(tmp_path):
     assert pd.read_csv(tmp_path / "run" / "training_log.csv")["epoch"].tolist() == [0, 1]
     result = training.train(data, tmp_path / "run", resume=True, **kw)
     assert result.history["epoch"].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="finished run"):  # nothing left to resume: never silently retrain
+        training.train(data, tmp_path / "run", resume=True, **kw)
