@@ -27,7 +27,6 @@ def main() -> None:
     args = p.parse_args()
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from fer_helpers.models import build_model

@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import warnings
@@ -911,7 +910,7 @@ def info_cli(args) -> int:
     else:
         print(format_summary(s))
         if data.skipped:
-            print(f"skipped rows: " + "; ".join(f"row {r}: {why}" for r, why in data.skipped[:20]))
+            print("skipped rows: " + "; ".join(f"row {r}: {why}" for r, why in data.skipped[:20]))
     return 0
 
 

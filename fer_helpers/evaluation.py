@@ -28,8 +28,6 @@ plain name is used, so figures never show empty boxes or raise missing-glyph war
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import math
 import os
@@ -38,7 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .labels import EMOJIS, EMOTIONS, NUM_CLASSES
+from .labels import EMOTIONS, NUM_CLASSES
 from .preprocessing import prepare_face, prepare_faces
 
 __all__ = [
@@ -68,14 +66,7 @@ METRICS: tuple[str, ...] = ("precision", "recall", "f1", "support")
 # Class names with emojis, only where a font can draw them
 # --------------------------------------------------------------------------------------------------------------------
 
-from .plotting import _class_labels, _figure_context, _emoji_support, class_label  # noqa: E402,F401
-
-
-def _subplots(*args, **kwargs):
-    """``plt.subplots``: a pyplot-managed figure, shown and closed like any other (the caller closes it)."""
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, **kwargs)
+from .plotting import _class_labels, _emoji_support, _figure_context, _subplots, class_label  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -716,7 +707,9 @@ def grad_cam_figure(
     )[:count]
     cams = grad_cams(model, x, targets, layer_name)
     truth = None if labels is None else np.asarray(labels).astype(np.int64)[:count]
-    layer_name = layer_name or _last_conv(model)
+    from .models import last_conv_layer_name
+
+    layer_name = layer_name or last_conv_layer_name(model)
     with _figure_context():
         fig, axes = _subplots(2, count, figsize=(2.0 * count + 0.4, 5.2), squeeze=False)
         for k in range(count):
@@ -736,12 +729,6 @@ def grad_cam_figure(
         fig.suptitle(title or f"Grad-CAM on layer {layer_name}")
         fig.tight_layout()
     return fig
-
-
-def _last_conv(model) -> str:
-    from .models import last_conv_layer_name
-
-    return last_conv_layer_name(model)
 
 
 # --------------------------------------------------------------------------------------------------------------------

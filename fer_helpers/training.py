@@ -16,12 +16,10 @@ and the model is built and compiled in its scope; Keras splits each global batch
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
 import random
-import shutil
 import sys
 import time
 from pathlib import Path

@@ -15,6 +15,16 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("FER2013_PATH", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every matplotlib figure a test opened (the figure functions return pyplot figures)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 @pytest.fixture
 def random_faces():
     """70 random faces, 10 per class, with a Usage column: data made here, never FER2013."""

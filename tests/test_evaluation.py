@@ -16,7 +16,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -31,12 +30,6 @@ keras = pytest.importorskip("keras")
 # --------------------------------------------------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

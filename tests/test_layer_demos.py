@@ -3,18 +3,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from fer_helpers import layer_demos as ld
 from fer_helpers.models import build_default_cnn, build_tutorial_cnn
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")
