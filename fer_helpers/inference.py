@@ -12,16 +12,40 @@ from .preprocessing import prepare_faces
 _TRACED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _traced(model):
-    """``model(x, training=False)`` as a graph traced once per model (any batch size): for large inputs it runs
-    about 1.5x faster than ``model.predict``, which sets up a data pipeline and callbacks on every call."""
-    fn = _TRACED.get(model)
-    if fn is None:
-        import tensorflow as tf
+def _weights_digest(model) -> bytes:
+    """A fingerprint of the model's current weights (a few milliseconds for the series' models)."""
+    import hashlib
 
-        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        _TRACED[model] = fn
+    h = hashlib.blake2b(digest_size=16)
+    for w in model.weights:
+        h.update(np.asarray(w).tobytes())
+    return h.digest()
+
+
+def _traced(model):
+    """The model's forward pass as a graph traced once per model (any batch size), for large inputs.
+
+    It runs about 1.5x faster than ``model.predict``, which sets up a data pipeline and callbacks on every call, and
+    it runs :func:`~fer_helpers.models.fold_for_inference`'s copy where the model allows (BatchNormalization folded
+    into the convolutions: about 1.15x faster again, same predictions). The folded copy is a snapshot of the
+    weights, so it is keyed on a digest of them: after more training, ``set_weights`` or ``load_weights`` the next
+    call folds and traces again instead of predicting with stale weights.
+    """
+    digest = _weights_digest(model)
+    cached = _TRACED.get(model)
+    if cached is not None and cached[0] == digest:
+        return cached[1]
+    import tensorflow as tf
+
+    from .models import fold_for_inference
+
+    try:
+        runner = fold_for_inference(model)
+    except ValueError:  # not a plain chain: run the model as it is
+        runner = model
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+    fn = tf.function(lambda x: runner(x, training=False), input_signature=[spec])
+    _TRACED[model] = (digest, fn)
     return fn
 
 

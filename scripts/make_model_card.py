@@ -71,7 +71,7 @@ def main() -> None:
         "architecture": config["model"],
         "recipe": config,
         "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained"
-                   + (f"  (with EPOCHS={config['epochs']})" if config["epochs"] != 32 else ""),
+                   + (f"  (with EPOCHS={config['epochs']})" if config["epochs"] != 70 else ""),
         "epochs_run": int(len(log)),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),

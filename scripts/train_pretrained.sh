@@ -14,6 +14,6 @@ PY=${PY:-python}
 resume=()
 [ -f "$OUT/config.json" ] && resume=(--resume)
 exec "$PY" -m fer_helpers train --data "$DATA" --model default --out "$OUT" \
-  --epochs "${EPOCHS:-32}" --batch-size 64 --optimizer adamw --learning-rate 1e-3 \
+  --epochs "${EPOCHS:-70}" --batch-size 64 --optimizer adamw --learning-rate 1e-3 \
   --schedule cosine --warmup-epochs 1 --augment light --patience 100 \
   --precision "${PRECISION:-mixed_bfloat16}" --seed 0 "${resume[@]}"

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from fer_helpers.inference import predict_labels, predict_proba
 from fer_helpers.models import build_tutorial_cnn
@@ -15,3 +16,80 @@ def test_batched_traced_path_equals_direct_call_and_tta_averages():
     np.testing.assert_allclose(predict_proba(model, faces, tta=True), (direct + flipped) / 2, atol=1e-5)
     assert predict_labels(model, faces).tolist() == direct.argmax(1).tolist()
     assert predict_proba(model, np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+
+
+def _randomise_batchnorm(model, seed=0):
+    """Give every BatchNormalization layer non-trivial statistics, as a trained model has."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.5, n))
+            layer.moving_variance.assign(rng.uniform(0.3, 2.0, n))
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n))
+            layer.beta.assign(rng.normal(0, 0.3, n))
+
+
+@pytest.mark.parametrize("builder", ["tutorial", "default"])
+def test_folded_copy_predicts_like_the_model_without_batchnorm_dropout_or_rescaling(builder):
+    import keras
+
+    from fer_helpers.models import build_default_cnn, fold_for_inference
+
+    model = (build_tutorial_cnn(filters=(8, 8, 8), dense_units=16) if builder == "tutorial"
+             else build_default_cnn(filters=(8, 8, 16, 16), head_units=16))
+    _randomise_batchnorm(model)
+    folded = fold_for_inference(model)
+    kinds = {type(layer) for layer in folded.layers}
+    assert not kinds & {keras.layers.BatchNormalization, keras.layers.Dropout, keras.layers.Rescaling,
+                        keras.layers.ReLU}
+    assert len(folded.layers) < len(model.layers)
+    faces = np.random.default_rng(1).integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    expected = np.asarray(model(faces, training=False))
+    assert expected.std() > 0.01  # the check below is not comparing two constant outputs
+    np.testing.assert_allclose(np.asarray(folded(faces)), expected, atol=2e-5)
+
+
+def test_folding_refuses_a_model_that_is_not_a_chain_and_prediction_falls_back():
+    import keras
+
+    from fer_helpers.models import fold_for_inference
+
+    inputs = keras.Input((48, 48, 1))
+    a = keras.layers.Conv2D(4, 3, padding="same")(keras.layers.Rescaling(1 / 255)(inputs))
+    b = keras.layers.BatchNormalization()(a)
+    x = keras.layers.Add()([a, b])  # a branch: BN cannot be folded away
+    outputs = keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(ValueError, match="not a plain chain"):
+        fold_for_inference(model)
+    faces = np.random.default_rng(0).integers(0, 256, (10, 48, 48), dtype=np.uint8)
+    np.testing.assert_allclose(predict_proba(model, faces, batch_size=4), predict_proba(model, faces), atol=1e-5)
+
+
+def test_batched_path_follows_weight_changes_instead_of_a_stale_folded_copy():
+    model = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
+    faces = np.random.default_rng(0).integers(0, 256, (10, 48, 48), dtype=np.uint8)
+    before = predict_proba(model, faces, batch_size=4)
+    _randomise_batchnorm(model, seed=3)  # what training or load_weights would do
+    after = predict_proba(model, faces, batch_size=4)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, predict_proba(model, faces, batch_size=256), atol=1e-5)
+
+
+def test_mixed_precision_model_is_folded_to_float32():
+    import keras
+
+    from fer_helpers.models import fold_for_inference
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    folded = fold_for_inference(model)
+    assert {layer.dtype_policy.name for layer in folded.layers} == {"float32"}
+    faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(folded(faces)), np.asarray(model(faces, training=False)), atol=2e-2)
