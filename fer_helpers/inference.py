@@ -25,9 +25,9 @@ def _weights_digest(model) -> bytes:
 def _traced(model):
     """The model's forward pass as a graph traced once per model (any batch size), for large inputs.
 
-    It runs about 1.5x faster than ``model.predict``, which sets up a data pipeline and callbacks on every call, and
-    it runs :func:`~fer_helpers.models.fold_for_inference`'s copy where the model allows (BatchNormalization folded
-    into the convolutions: about 1.15x faster again, same predictions). The folded copy is a snapshot of the
+    Unlike ``model.predict`` it sets up no data pipeline or callbacks per call, and it runs
+    :func:`~fer_helpers.models.fold_for_inference`'s copy where the model allows (BatchNormalization folded into the
+    convolutions: about 1.1x faster on the shipped model, same predictions). The folded copy is a snapshot of the
     weights, so it is keyed on a digest of them: after more training, ``set_weights`` or ``load_weights`` the next
     call folds and traces again instead of predicting with stale weights.
     """

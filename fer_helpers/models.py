@@ -180,8 +180,8 @@ def fold_for_inference(model):
     classic "BN folding" that deployment tools such as TensorFlow Lite apply), which removes a full pass over every
     feature map and lets TensorFlow fuse convolution, bias and ReLU into one oneDNN kernel. The copy also folds the
     input ``Rescaling(1/255)`` into the first convolution (exact, because its zero padding is unchanged by a pure
-    scale) and drops Dropout (the identity at inference). On 2 CPU cores this makes batched inference of the default
-    network about 1.4x faster; predictions agree with ``model`` to float32 rounding.
+    scale) and drops Dropout (the identity at inference). On 2 CPU cores this made batched inference of the shipped
+    model about 1.1x faster (1,108 against 1,026 faces/s); predictions agree with ``model`` to float32 rounding.
 
     The copy is for prediction only: it has no BatchNormalization or Dropout left to train. ``model`` must be a
     plain chain (each layer feeding the next, as both of the series' networks are); anything else raises
@@ -216,14 +216,13 @@ def fold_for_inference(model):
         if isinstance(layer, keras.layers.Dropout):
             i += 1
             continue
-        if (isinstance(layer, keras.layers.Rescaling) and input_scale is None and i == 0
+        if (isinstance(layer, keras.layers.Rescaling) and i == 0
                 and np.all(np.asarray(layer.offset) == 0) and np.ndim(layer.scale) == 0
                 and isinstance(nxt, keras.layers.Conv2D)):
             input_scale = float(layer.scale)  # folded into the convolution that follows
             i += 1
             continue
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and type(layer) in (
-                keras.layers.Conv2D, keras.layers.Dense):
+        if type(layer) in (keras.layers.Conv2D, keras.layers.Dense):  # not subclasses: their call may differ
             kernel = np.asarray(layer.kernel, dtype=np.float64)
             bias = np.asarray(layer.bias, dtype=np.float64) if layer.use_bias else np.zeros(kernel.shape[-1])
             if input_scale is not None:
@@ -252,8 +251,6 @@ def fold_for_inference(model):
         if layer.weights:
             new.set_weights(layer.get_weights())
         i += 1
-    if input_scale is not None:
-        raise ValueError("internal error: input Rescaling was not folded")
     return keras.Model(inputs, x, name=f"{model.name}_folded")
 
 
