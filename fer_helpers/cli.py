@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--val-fraction", type=float, default=0.1, help="validation share when the data has no Usage")
     s.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"], default="float32",
                    help="mixed_bfloat16 trains ~1.6x faster on CPUs with AVX512-BF16; the saved model is float32")
+    s.add_argument("--init-from", default=None,
+                   help="start from the weights of this saved model (same architecture), e.g. to fine-tune a run")
 
     s = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix of a model")
     s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")

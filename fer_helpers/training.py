@@ -271,6 +271,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     precision: str = "float32"  # or "mixed_bfloat16" (CPUs with AVX512-BF16, TPUs), "mixed_float16" (GPUs)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    init_from: str | None = None  # warm start: a saved model of the same architecture whose weights training starts from
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -285,6 +286,8 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
+        if self.init_from is not None and not Path(self.init_from).is_file():
+            raise ValueError(f"init_from: no model file at {self.init_from}")
 
 
 @dataclasses.dataclass
@@ -325,6 +328,21 @@ def interrupt_after(epochs: int):
     return _Interrupt()
 
 
+def warm_start(model, path) -> None:
+    """Copy the weights of the saved model at ``path`` into ``model`` (same architecture), e.g. to fine-tune a
+    finished run with a new schedule. Raises ValueError naming the file when the two networks differ."""
+    import keras
+
+    source = keras.models.load_model(path, compile=False)
+    ours = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in source.weights]
+    if ours != theirs:
+        raise ValueError(f"init_from: {path} holds a different network ({len(theirs)} weight tensors, "
+                         f"{source.count_params():,} parameters) from the {model.name!r} being trained "
+                         f"({len(ours)} weight tensors, {model.count_params():,} parameters)")
+    model.set_weights(source.get_weights())
+
+
 def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, strategy=None,
           verbose: int | str = "auto", callbacks=(), **overrides) -> TrainResult:
     """Train a model on ``data`` (a path or a :class:`~fer_helpers.data.FERData`) and write a run directory.
@@ -336,7 +354,8 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
 
     ``resume=True`` continues an interrupted run in ``out_dir`` from its last finished epoch (BackupAndRestore);
     without it, a directory holding an interrupted run is an error rather than silently overwritten.
-    ``callbacks`` are added after the standard ones (see :func:`make_callbacks`).
+    ``callbacks`` are added after the standard ones (see :func:`make_callbacks`). ``init_from`` (a config field)
+    starts from the weights of a saved model instead of a random initialisation (see :func:`warm_start`).
     """
     import keras
     import tensorflow as tf
@@ -376,6 +395,8 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model(config.model, **config.model_kwargs)
+        if config.init_from is not None:
+            warm_start(model, config.init_from)
         if config.schedule == "cosine":
             lr = cosine_schedule(config.learning_rate, steps * config.epochs, steps * config.warmup_epochs)
         else:
@@ -439,7 +460,7 @@ def train_cli(args) -> int:
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                          augment=args.augment, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
-                         precision=args.precision)
+                         precision=args.precision, init_from=args.init_from)
     result = train(data, args.out, config, resume=args.resume)
     m = result.metrics
     print(f"best {m['model']} model (epoch {m['best_epoch']} of {m['epochs_run']}): "

@@ -104,6 +104,39 @@ def test_short_run_on_embedded_data_reaches_85_percent(synthetic_csv, tmp_path):
         training.train(synthetic_csv, tmp_path / "run", model="tutorial", epochs=1)
 
 
+SMALL_TUTORIAL = {"filters": (8, 16, 32), "dense_units": 64, "dropout": 0.1, "dense_dropout": 0.3}
+
+
+def test_warm_start_continues_from_a_saved_model(small_csv, tmp_path):
+    first = training.train(small_csv, tmp_path / "a", model="tutorial", epochs=3, batch_size=32, learning_rate=5e-3,
+                           augment="none", patience=5, verbose=0, model_kwargs=SMALL_TUTORIAL)
+    # a near-zero learning rate: the fine-tuning run must score what the model it started from scored
+    second = training.train(small_csv, tmp_path / "b", model="tutorial", epochs=1, batch_size=32,
+                            learning_rate=1e-12, augment="none", patience=5, verbose=0,
+                            model_kwargs=SMALL_TUTORIAL, init_from=str(first.best_model_path))
+    assert second.metrics["val_accuracy"] == pytest.approx(first.metrics["val_accuracy"], abs=1e-6)
+    kernel = [w for w in first.model.weights if "kernel" in w.path][0].path
+    a = {w.path: w.numpy() for w in first.model.weights}[kernel]
+    b = {w.path: w.numpy() for w in second.model.weights}[kernel]
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    saved = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert saved["init_from"] == str(first.best_model_path)
+    # a random start scores differently (the check above is not vacuous)
+    fresh = training.train(small_csv, tmp_path / "c", model="tutorial", epochs=1, batch_size=32,
+                           learning_rate=1e-12, augment="none", patience=5, verbose=0, model_kwargs=SMALL_TUTORIAL)
+    assert not np.allclose({w.path: w.numpy() for w in fresh.model.weights}[kernel], a)
+
+
+def test_warm_start_rejects_missing_files_and_other_networks(small_csv, tmp_path):
+    with pytest.raises(ValueError, match="init_from: no model file at .*missing.keras"):
+        training.TrainConfig(init_from=str(tmp_path / "missing.keras")).validate()
+    run = training.train(small_csv, tmp_path / "a", model="tutorial", epochs=1, augment="none", verbose=0,
+                         model_kwargs=SMALL_TUTORIAL)
+    with pytest.raises(ValueError, match=r"best_model.keras holds a different network"):
+        training.train(small_csv, tmp_path / "b", model="tutorial", epochs=1, augment="none", verbose=0,
+                       init_from=str(run.best_model_path))
+
+
 def _train_cmd(csv, out, epochs, resume=False):
     cmd = [sys.executable, "-m", "fer_helpers", "train", "--data", str(csv), "--model", "tutorial",
            "--epochs", str(epochs), "--out", str(out), "--batch-size", "64", "--augment", "none",
