@@ -1,10 +1,11 @@
 """Ship a finished training run as the package's pretrained model and write its model card.
 
-    python scripts/make_model_card.py RUN_DIR [--data ../shared/fer2013/fer2013.csv.gz]
+    python scripts/make_model_card.py RUN_DIR [--data ../shared/fer2013/fer2013.csv.gz] [--faces-per-second N]
 
 Copies RUN_DIR/best_model.keras (without optimizer state) to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
 the PublicTest rows with and without flip TTA, and writes fer_helpers/pretrained/fer_vgg.json (the numbers),
-docs/MODEL_CARD.md and docs/model_card_confusion.png (a confusion matrix: numbers only, no faces).
+docs/MODEL_CARD.md and docs/model_card_confusion.png (a confusion matrix: numbers only, no faces). A run that was
+warm-started (``--init-from``) is described with the runs it started from, followed back through ``init_from``.
 PrivateTest is never read: it is held out for independent evaluation.
 """
 
@@ -33,21 +34,14 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import pandas as pd
 
     from fer_helpers import evaluation as ev
     from fer_helpers.data import load_fer2013
     from fer_helpers.models import float32_model
     from fer_helpers.pretrained import INFO_FILE, MODEL_FILE
 
-    config = json.loads((args.run_dir / "config.json").read_text())
-    log = pd.read_csv(args.run_dir / "training_log.csv")
-    metrics_file = args.run_dir / "metrics.json"
-    if metrics_file.exists():
-        metrics = json.loads(metrics_file.read_text())
-    else:  # a run still in progress: its best checkpoint so far
-        metrics = {"best_epoch": int(log["epoch"].iloc[int(log["val_accuracy"].to_numpy().argmax())]) + 1,
-                   "wall_time_s_total": None, "train_rows": None, "in_progress": True}
+    stages = _stages(args.run_dir)
+    config, log, metrics = stages[-1]["config"], stages[-1]["log"], stages[-1]["metrics"]
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
     model = float32_model(keras.models.load_model(args.run_dir / "best_model.keras", compile=False))
@@ -57,7 +51,7 @@ def main() -> None:
 
     data = load_fer2013(args.data)
     public = data.split("PublicTest")
-    metrics["train_rows"] = metrics["train_rows"] or len(data.split("Training"))
+    train_rows = metrics.get("train_rows") or len(data.split("Training"))
     plain = ev.evaluate_model(model, public.images, public.labels)
     tta = ev.evaluate_model(model, public.images, public.labels, tta=True)
     report = ev.per_class_report(plain).round(3)
@@ -72,14 +66,19 @@ def main() -> None:
         "params": int(model.count_params()),
         "architecture": config["model"],
         "recipe": config,
-        "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained"
-                   + (f"  (with EPOCHS={config['epochs']})" if config["epochs"] != 70 else ""),
-        "epochs_run": int(len(log)),
+        "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained",
+        "stages": [{"recipe": {k: v for k, v in st["config"].items() if k != "init_from"},
+                    "warm_start": st["config"].get("init_from") is not None,
+                    "epochs_run": int(len(st["log"])), "best_epoch": st["metrics"]["best_epoch"],
+                    "best_val_accuracy": round(float(st["log"]["val_accuracy"].max()), 4),
+                    "wall_time_s": st["metrics"].get("wall_time_s_total")} for st in stages],
+        "epochs_run": int(sum(len(st["log"]) for st in stages)),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),
         "best_epoch": metrics["best_epoch"],
-        "wall_time_s": metrics.get("wall_time_s_total"),
-        "train_rows": metrics["train_rows"],
+        "wall_time_s": (None if any(st["metrics"].get("wall_time_s_total") is None for st in stages)
+                        else round(sum(st["metrics"]["wall_time_s_total"] for st in stages), 1)),
+        "train_rows": train_rows,
         "publictest": {"n": plain.n, "accuracy": round(plain.accuracy, 4), "accuracy_tta": round(tta.accuracy, 4)},
         "faces_per_second": args.faces_per_second,
         "per_class": plain.to_dict()["per_class"],
@@ -89,6 +88,38 @@ def main() -> None:
     print(json.dumps(info["publictest"]))
     (docs / "MODEL_CARD.md").write_text(_card(info, report, log))
     print(f"wrote {MODEL_FILE} ({size_mb:.1f} MB), {INFO_FILE}, docs/MODEL_CARD.md")
+
+
+def _stages(run_dir: Path) -> list[dict]:
+    """The run and, following ``init_from`` back, the runs it was warm-started from: first stage first."""
+    import pandas as pd
+
+    stages = []
+    while True:
+        config = json.loads((run_dir / "config.json").read_text())
+        log = pd.read_csv(run_dir / "training_log.csv")
+        metrics_file = run_dir / "metrics.json"
+        if metrics_file.exists():
+            metrics = json.loads(metrics_file.read_text())
+        else:  # a run still in progress: its best checkpoint so far
+            metrics = {"best_epoch": int(log["epoch"].iloc[int(log["val_accuracy"].to_numpy().argmax())]) + 1,
+                       "wall_time_s_total": None, "in_progress": True}
+        stages.insert(0, {"config": config, "log": log, "metrics": metrics})
+        if not config.get("init_from"):
+            return stages
+        run_dir = Path(config["init_from"]).parent
+
+
+def _stage_text(number: int, stage: dict) -> str:
+    r = stage["recipe"]
+    hours = (stage["wall_time_s"] or 0) / 3600
+    start = "the best checkpoint of stage 1" if stage["warm_start"] else "a random initialisation"
+    return (f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: {r['epochs']} epochs, "
+            f"batch {r['batch_size']}, {r['optimizer']} with peak learning rate {r['learning_rate']} and a "
+            f"{r['schedule']} schedule ({r['warmup_epochs']} warm-up epoch), label smoothing {r['label_smoothing']}, "
+            f"augmentation preset `{r['augment']}`, {r['precision']} training (saved as float32), seed {r['seed']}. "
+            f"Best PublicTest epoch {stage['best_epoch']} of {stage['epochs_run']} "
+            f"({stage['best_val_accuracy']:.2%}), {hours:.1f} h.")
 
 
 def _card(info, report, log) -> str:
@@ -105,12 +136,13 @@ def _card(info, report, log) -> str:
         status = (f"**Below target.** {acc:.1%} on PublicTest is below the project's 70% target"
                   + (" and below the 64.5% of the widely used mini-Xception" if acc < 0.645 else
                      ", though above the 64.5% of the widely used mini-Xception")
-                  + f". It was trained for {info['epochs_run']} epochs ({hours:.1f} h) on a 2-core CPU, the longest "
-                  "schedule that fitted one working session (no GPU was available); the last epoch reached "
+                  + f". It was trained for {info['epochs_run']} epochs in all ({hours:.1f} h) on a 2-core CPU (no GPU "
+                  "was available), in stages that each fitted one working session; the last epoch reached "
                   f"{info['train_accuracy_last_epoch']:.1%} training accuracy under augmentation. The published "
-                  "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: rerun the recipe with a longer "
-                  "schedule (`EPOCHS=200`; on a GPU add `PRECISION=mixed_float16`), then `python "
-                  "scripts/make_model_card.py runs/pretrained` to ship the result and rewrite this card.")
+                  "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: rerun the recipe with longer "
+                  "schedules (e.g. `EPOCHS1=200`; on a GPU add `PRECISION=mixed_float16`), then `python "
+                  "scripts/make_model_card.py runs/pretrained/stage2` to ship the result and rewrite this card.")
+    stages = "\n".join(_stage_text(i, st) for i, st in enumerate(info["stages"], 1))
     fps = info.get("faces_per_second")
     speed = ((f"**{fps:,.0f} faces per second** in batches of 256 on 2 CPU cores (AMD EPYC, float32, idle machine), "
               if fps else "Not measured for this model; ")
@@ -139,13 +171,15 @@ JPEG distribution of FER2013, so they differ slightly from the original CSV.
 ```bash
 {info['command']}
 ```
-`scripts/train_pretrained.sh` calls the project's own `python -m fer_helpers train` with: model `{r['model']}`,
-{r['epochs']} epochs, batch {r['batch_size']}, {r['optimizer']} with learning rate {r['learning_rate']} and a
-{r['schedule']} schedule ({r['warmup_epochs']} warm-up epoch), label smoothing {r['label_smoothing']}, augmentation
-preset `{r['augment']}` (flip, shift, rotation, zoom), {r['precision']} training (saved as float32), seed {r['seed']}.
-The run is resumable (BackupAndRestore): rerun the same command after an interruption.
+`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage, always with model
+`{r['model']}` on the Training rows, selecting each stage's checkpoint on PublicTest:
 
-Trained for {info['epochs_run']} epochs (best PublicTest epoch: {info['best_epoch']}) in {hours:.1f} hours of wall
+{stages}
+
+Each stage is resumable (BackupAndRestore): rerun the same command after an interruption and it skips finished
+stages and continues the unfinished one from its last finished epoch.
+
+{info['epochs_run']} epochs in all (best PublicTest epoch of the last stage: {info['best_epoch']}) in {hours:.1f} hours of wall
 time on a shared 2-core CPU (AMD EPYC, no GPU).
 
 ## Results on PublicTest

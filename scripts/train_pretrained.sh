@@ -3,17 +3,35 @@
 #
 #   bash scripts/train_pretrained.sh [DATA] [OUT]
 #
-# Trains on the Training rows of FER2013 and selects on PublicTest only (PrivateTest is never read).
-# Resumable: if the run is interrupted, run the same command again and it continues from the last finished
-# epoch (BackupAndRestore). EPOCHS and PRECISION can be overridden from the environment; use
-# PRECISION=mixed_float16 on a GPU, mixed_bfloat16 on CPUs with AVX512-BF16, float32 elsewhere.
+# Two stages, both with the project's own `python -m fer_helpers train`, both on the Training rows, both selecting
+# their checkpoint on PublicTest only (PrivateTest is never read):
+#   1. OUT/stage1: from scratch, AdamW with a cosine decay, light augmentation.
+#   2. OUT/stage2: a second cosine cycle that starts from stage 1's best checkpoint (--init-from) with a lower peak
+#      learning rate, the default (stronger) augmentation and label smoothing 0.1.
+# The shipped model is OUT/stage2/best_model.keras: `python scripts/make_model_card.py OUT/stage2` ships it.
+#
+# Resumable: if a run is interrupted, run the same command again. A finished stage is skipped; an unfinished one
+# continues from its last finished epoch (BackupAndRestore). EPOCHS1, EPOCHS2 and PRECISION can be overridden from
+# the environment; use PRECISION=mixed_float16 on a GPU, mixed_bfloat16 on CPUs with AVX512-BF16, float32 elsewhere.
 set -euo pipefail
 DATA=${1:-../shared/fer2013/fer2013.csv.gz}
 OUT=${2:-runs/pretrained}
 PY=${PY:-python}
-resume=()
-[ -f "$OUT/config.json" ] && resume=(--resume)
-exec "$PY" -m fer_helpers train --data "$DATA" --model default --out "$OUT" \
-  --epochs "${EPOCHS:-70}" --batch-size 64 --optimizer adamw --learning-rate 1e-3 \
-  --schedule cosine --warmup-epochs 1 --augment light --patience 100 \
-  --precision "${PRECISION:-mixed_bfloat16}" --seed 0 "${resume[@]}"
+
+# stage DIR ARGS...: train into DIR unless it already holds a finished run; resume it if it was interrupted
+stage() {
+  local dir=$1; shift
+  if [ -f "$dir/metrics.json" ] && [ ! -d "$dir/backup" ]; then
+    echo "$dir: finished, skipped"
+    return
+  fi
+  local resume=()
+  [ -f "$dir/config.json" ] && resume=(--resume)
+  "$PY" -m fer_helpers train --data "$DATA" --model default --out "$dir" --batch-size 64 --optimizer adamw \
+    --schedule cosine --warmup-epochs 1 --patience 100 --precision "${PRECISION:-mixed_bfloat16}" \
+    "${resume[@]}" "$@"
+}
+
+stage "$OUT/stage1" --epochs "${EPOCHS1:-70}" --learning-rate 1e-3 --augment light --seed 0
+stage "$OUT/stage2" --epochs "${EPOCHS2:-60}" --learning-rate 3e-4 --augment default --label-smoothing 0.1 \
+  --seed 1 --init-from "$OUT/stage1/best_model.keras"
