@@ -271,7 +271,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     precision: str = "float32"  # or "mixed_bfloat16" (CPUs with AVX512-BF16, TPUs), "mixed_float16" (GPUs)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
-    init_from: str | None = None  # warm start: a saved model of the same architecture whose weights training starts from
+    init_from: str | None = None  # warm start: a saved model (same architecture) whose weights training starts from
 
     def validate(self) -> None:
         if self.epochs < 1:
