@@ -119,7 +119,7 @@ def _stage_text(number: int, stage: dict) -> str:
             f"{r['schedule']} schedule ({r['warmup_epochs']} warm-up epoch), label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}`, {r['precision']} training (saved as float32), seed {r['seed']}. "
             f"Best PublicTest epoch {stage['best_epoch']} of {stage['epochs_run']} "
-            f"({stage['best_val_accuracy']:.2%}), {hours:.1f} h.")
+            f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h.")
 
 
 def _card(info, report, log) -> str:
