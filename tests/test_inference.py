@@ -52,6 +52,25 @@ def test_folded_copy_predicts_like_the_model_without_batchnorm_dropout_or_rescal
     np.testing.assert_allclose(np.asarray(folded(faces)), expected, atol=2e-5)
 
 
+def test_bfloat16_fold_computes_in_bfloat16_and_returns_float32_probabilities_close_to_the_model():
+    from fer_helpers.models import build_default_cnn, fold_for_inference
+
+    model = build_default_cnn(filters=(8, 8, 16, 16), head_units=16)
+    _randomise_batchnorm(model)
+    folded = fold_for_inference(model, compute_dtype="bfloat16")
+    policies = [layer.dtype_policy.name for layer in folded.layers[1:]]
+    assert policies[-1] == "float32" and set(policies[:-1]) == {"mixed_bfloat16"}
+    faces = np.random.default_rng(1).integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    expected = np.asarray(model(faces, training=False))
+    out = folded(faces)
+    assert out.dtype == "float32"
+    assert expected.std() > 0.01
+    np.testing.assert_allclose(np.asarray(out), expected, atol=0.03)
+    assert not np.allclose(np.asarray(out), expected, atol=1e-6)  # bfloat16 rounding is really there
+    with pytest.raises(ValueError, match="compute_dtype"):
+        fold_for_inference(model, compute_dtype="float16")
+
+
 def test_folding_refuses_a_model_that_is_not_a_chain_and_prediction_falls_back():
     import keras
 
