@@ -331,9 +331,9 @@ def interrupt_after(epochs: int):
 def warm_start(model, path) -> None:
     """Copy the weights of the saved model at ``path`` into ``model`` (same architecture), e.g. to fine-tune a
     finished run with a new schedule. Raises ValueError naming the file when the two networks differ."""
-    import keras
+    from .saving import load_model
 
-    source = keras.models.load_model(path, compile=False)
+    source = load_model(path, compile=False)  # any format the series saves; errors name the file
     ours = [tuple(w.shape) for w in model.weights]
     theirs = [tuple(w.shape) for w in source.weights]
     if ours != theirs:

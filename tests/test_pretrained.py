@@ -1,14 +1,20 @@
 """The pretrained model shipped in the package: loads safely, is small, is the default, and its card is honest."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 
 from fer_helpers import pretrained
 from fer_helpers.cli import main
+from fer_helpers.data import write_fer_csv
+from fer_helpers.synthetic import assign_usage, generate_faces
 
 FER2013 = Path(__file__).resolve().parents[2] / "shared" / "fer2013" / "fer2013.csv.gz"
 
@@ -60,15 +66,6 @@ def test_recorded_publictest_accuracy_reproduces(capsys):
 @pytest.mark.slow
 def test_recipe_script_trains_both_stages_and_skips_finished_ones(tmp_path):
     """scripts/train_pretrained.sh end to end on a tiny generated data set, one epoch per stage."""
-    import os
-    import subprocess
-    import sys
-
-    import pandas as pd
-
-    from fer_helpers.data import write_fer_csv
-    from fer_helpers.synthetic import assign_usage, generate_faces
-
     repo = Path(__file__).resolve().parents[1]
     images, labels = generate_faces(per_class=20, seed=3)
     csv = write_fer_csv(tmp_path / "tiny.csv", images, labels, assign_usage(labels, seed=3, fractions=(0.8, 0.2, 0)))
