@@ -14,6 +14,17 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, e.g. 40,80,160,320; "
+                                         f"got {text!r}")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fer_helpers", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -49,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"], default="float32",
                    help="mixed_bfloat16 trains ~1.6x faster on CPUs with AVX512-BF16; the saved model is float32")
     s.add_argument("--init-from", default=None,
-                   help="start from the weights of this saved model (same architecture), e.g. to fine-tune a run")
+                   help="start from the weights of this saved model (same architecture, or a narrower one, which is "
+                        "widened without changing its predictions), e.g. to fine-tune a run")
+    s.add_argument("--filters", type=_int_list, default=None,
+                   help="filters of each convolutional stage, e.g. 40,80,160,320 (default: the model's own)")
 
     s = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix of a model")
     s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")

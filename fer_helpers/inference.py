@@ -22,57 +22,91 @@ def _weights_digest(model) -> bytes:
     return h.digest()
 
 
-def _traced(model):
-    """The model's forward pass as a graph traced once per model (any batch size), for large inputs.
+PRECISIONS = ("auto", "float32", "bfloat16")
 
-    Unlike ``model.predict`` it sets up no data pipeline or callbacks per call, and it runs
+
+def native_bfloat16() -> bool:
+    """True when this CPU computes in bfloat16 natively (the ``avx512_bf16`` or ``amx_bf16`` flag in
+    ``/proc/cpuinfo``). Elsewhere, including every non-Linux system, bfloat16 would be emulated, slowly."""
+    import re
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            return re.search(r"\b(avx512_bf16|amx_bf16)\b", f.read()) is not None
+    except OSError:
+        return False
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """``"float32"`` or ``"bfloat16"``: what ``precision`` means on this machine (``"auto"``: bfloat16 where
+    :func:`native_bfloat16`, else float32)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16() else "float32"
+    return precision
+
+
+def _runners(model, precision: str):
+    """``(runner, traced)``: the model to call on a few faces, and its forward pass as a graph traced once per
+    model (any batch size) for large inputs.
+
+    Unlike ``model.predict`` the graph sets up no data pipeline or callbacks per call, and both run
     :func:`~fer_helpers.models.fold_for_inference`'s copy where the model allows (BatchNormalization folded into the
-    convolutions: about 1.1x faster on the shipped model, same predictions). The folded copy is a snapshot of the
-    weights, so it is keyed on a digest of them: after more training, ``set_weights`` or ``load_weights`` the next
-    call folds and traces again instead of predicting with stale weights.
+    convolutions: about 1.1x faster on the shipped model, same predictions; in bfloat16 about 2x on CPUs that
+    support it). In float32 the runner is the model itself, which costs no folding for a single photo. The folded
+    copy is a snapshot of the weights, so it is keyed on a digest of them: after more training, ``set_weights`` or
+    ``load_weights`` the next call folds and traces again instead of predicting with stale weights.
     """
     digest = _weights_digest(model)
-    cached = _TRACED.get(model)
-    if cached is not None and cached[0] == digest:
-        return cached[1]
+    cached = _TRACED.setdefault(model, {})
+    if precision in cached and cached[precision][0] == digest:
+        return cached[precision][1:]
     import tensorflow as tf
 
     from .models import fold_for_inference
 
     try:
-        runner = fold_for_inference(model)
+        folded = fold_for_inference(model, compute_dtype=precision)
     except ValueError:  # not a plain chain: run the model as it is
-        runner = model
+        folded = model
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-    fn = tf.function(lambda x: runner(x, training=False), input_signature=[spec])
-    _TRACED[model] = (digest, fn)
-    return fn
+    fn = tf.function(lambda x: folded(x, training=False), input_signature=[spec])
+    runner = model if precision == "float32" else folded
+    cached[precision] = (digest, runner, fn)
+    return runner, fn
 
 
-def predict_proba(model, faces, tta: bool = False, batch_size: int = 256) -> np.ndarray:
+def predict_proba(model, faces, tta: bool = False, batch_size: int = 256, precision: str = "auto") -> np.ndarray:
     """Class probabilities ``(N, 7)`` for faces of any size and colour (each goes through ``prepare_face``).
 
     ``tta=True`` adds flip test-time augmentation: the mirrored face is classified too and the two probability
     vectors are averaged (faces are left-right symmetric enough that this usually gains a point of accuracy).
     Small inputs (up to ``batch_size`` faces) call the model directly, which costs no tracing (this matters for a
     single photo); larger ones go batch by batch through a graph traced once per model.
+
+    ``precision``: ``"float32"``, ``"bfloat16"`` (variables and probabilities stay float32, the layers compute in
+    bfloat16: about twice the throughput on CPUs with AVX512-BF16 or AMX, probabilities within about 1e-2 of
+    float32, the same accuracy on PublicTest), or ``"auto"`` (default): bfloat16 where the CPU supports it
+    natively (:func:`native_bfloat16`), else float32. Every face gets the same precision whatever the batch size.
     """
+    precision = resolve_precision(precision)
     x = prepare_faces(faces)
     if len(x) == 0:
         return np.zeros((0, int(model.output_shape[-1])), dtype=np.float32)
     views = [x, x[:, :, ::-1, :]] if tta else [x]
+    runner, fn = _runners(model, precision)
     probs = []
     for v in views:
         v = np.ascontiguousarray(v)
         if len(v) <= batch_size:
-            probs.append(np.asarray(model(v, training=False)))
+            probs.append(np.asarray(runner(v, training=False)))
         else:
-            fn = _traced(model)
             probs.append(np.concatenate([np.asarray(fn(v[i:i + batch_size].astype(np.float32)))
                                          for i in range(0, len(v), batch_size)]))
     return np.mean(probs, axis=0).astype(np.float32)
 
 
-def predict_labels(model, faces, tta: bool = False, batch_size: int = 256) -> np.ndarray:
+def predict_labels(model, faces, tta: bool = False, batch_size: int = 256, precision: str = "auto") -> np.ndarray:
     """Most probable label of each face."""
-    return predict_proba(model, faces, tta=tta, batch_size=batch_size).argmax(axis=1)
+    return predict_proba(model, faces, tta=tta, batch_size=batch_size, precision=precision).argmax(axis=1)

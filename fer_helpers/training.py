@@ -271,7 +271,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     precision: str = "float32"  # or "mixed_bfloat16" (CPUs with AVX512-BF16, TPUs), "mixed_float16" (GPUs)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
-    init_from: str | None = None  # warm start: a saved model (same architecture) whose weights training starts from
+    init_from: str | None = None  # warm start: a saved model (same or narrower architecture) to start from
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -328,19 +328,27 @@ def interrupt_after(epochs: int):
     return _Interrupt()
 
 
-def warm_start(model, path) -> None:
-    """Copy the weights of the saved model at ``path`` into ``model`` (same architecture), e.g. to fine-tune a
-    finished run with a new schedule. Raises ValueError naming the file when the two networks differ."""
+def warm_start(model, path, seed: int = 0) -> None:
+    """Start ``model`` from the weights of the saved model at ``path``, e.g. to give a finished run a new schedule.
+
+    The saved network must be ``model``'s architecture, or a narrower version of it (fewer filters or units, same
+    layers): it is then widened without changing its predictions (:func:`fer_helpers.models.widen_weights`,
+    Net2WiderNet), so a wider model starts where the narrower one finished. Raises ValueError naming the file when
+    the networks are otherwise different.
+    """
+    from .models import widen_weights
     from .saving import load_model
 
     source = load_model(path, compile=False)  # any format the series saves; errors name the file
-    ours = [tuple(w.shape) for w in model.weights]
-    theirs = [tuple(w.shape) for w in source.weights]
-    if ours != theirs:
-        raise ValueError(f"init_from: {path} holds a different network ({len(theirs)} weight tensors, "
-                         f"{source.count_params():,} parameters) from the {model.name!r} being trained "
-                         f"({len(ours)} weight tensors, {model.count_params():,} parameters)")
-    model.set_weights(source.get_weights())
+    if [tuple(w.shape) for w in model.weights] == [tuple(w.shape) for w in source.weights]:
+        model.set_weights(source.get_weights())
+        return
+    try:
+        widen_weights(source, model, seed=seed)
+    except ValueError as err:
+        raise ValueError(f"init_from: {path} holds a different network ({source.count_params():,} parameters) "
+                         f"from the {model.name!r} being trained ({model.count_params():,} parameters): {err}") from None
+    print(f"init_from: widened {path} ({source.count_params():,} parameters) to {model.count_params():,} parameters")
 
 
 def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, strategy=None,
@@ -396,7 +404,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     with strategy.scope():
         model = build_model(config.model, **config.model_kwargs)
         if config.init_from is not None:
-            warm_start(model, config.init_from)
+            warm_start(model, config.init_from, seed=config.seed)
         if config.schedule == "cosine":
             lr = cosine_schedule(config.learning_rate, steps * config.epochs, steps * config.warmup_epochs)
         else:
@@ -460,7 +468,8 @@ def train_cli(args) -> int:
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                          augment=args.augment, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
-                         precision=args.precision, init_from=args.init_from)
+                         precision=args.precision, init_from=args.init_from,
+                         model_kwargs={"filters": args.filters} if args.filters else {})
     result = train(data, args.out, config, resume=args.resume)
     m = result.metrics
     print(f"best {m['model']} model (epoch {m['best_epoch']} of {m['epochs_run']}): "

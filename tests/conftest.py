@@ -33,3 +33,23 @@ def random_faces():
     labels = np.repeat(np.arange(7), 10)
     usage = np.array((["Training"] * 8 + ["PublicTest"] + ["PrivateTest"]) * 7)
     return images, labels, usage
+
+
+def _randomise_batchnorm(model, seed=0):
+    """Give every BatchNormalization layer non-trivial statistics, as a trained model has."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.5, n))
+            layer.moving_variance.assign(rng.uniform(0.3, 2.0, n))
+            layer.gamma.assign(rng.uniform(0.5, 1.5, n))
+            layer.beta.assign(rng.normal(0, 0.3, n))
+
+
+@pytest.fixture
+def randomise_batchnorm():
+    """``randomise_batchnorm(model, seed=0)``: BatchNormalization statistics as a trained model has them."""
+    return _randomise_batchnorm

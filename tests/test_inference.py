@@ -5,42 +5,50 @@ from fer_helpers.inference import predict_labels, predict_proba
 from fer_helpers.models import build_tutorial_cnn
 
 
-def test_batched_traced_path_equals_direct_call_and_tta_averages():
+@pytest.mark.parametrize("precision, atol", [("float32", 1e-5), ("bfloat16", 1e-2)])
+def test_batched_traced_path_equals_direct_call_and_tta_averages(precision, atol):
     model = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
     faces = np.random.default_rng(0).integers(0, 256, (10, 48, 48), dtype=np.uint8)
-    direct = predict_proba(model, faces, batch_size=256)  # one eager call
-    batched = predict_proba(model, faces, batch_size=4)  # traced graph, batches of 4, 4 and 2
-    assert direct.shape == (10, 7)
-    np.testing.assert_allclose(batched, direct, atol=1e-5)
-    flipped = predict_proba(model, faces[:, :, ::-1])
-    np.testing.assert_allclose(predict_proba(model, faces, tta=True), (direct + flipped) / 2, atol=1e-5)
-    assert predict_labels(model, faces).tolist() == direct.argmax(1).tolist()
-    assert predict_proba(model, np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+    direct = predict_proba(model, faces, batch_size=256, precision=precision)  # one eager call
+    batched = predict_proba(model, faces, batch_size=4, precision=precision)  # traced graph, batches of 4, 4, 2
+    assert direct.shape == (10, 7) and direct.dtype == np.float32
+    np.testing.assert_allclose(batched, direct, atol=atol)
+    flipped = predict_proba(model, faces[:, :, ::-1], precision=precision)
+    tta = predict_proba(model, faces, tta=True, precision=precision)
+    np.testing.assert_allclose(tta, (direct + flipped) / 2, atol=1e-6)
+    assert predict_labels(model, faces, precision=precision).tolist() == direct.argmax(1).tolist()
+    assert predict_proba(model, np.zeros((0, 48, 48), np.uint8), precision=precision).shape == (0, 7)
 
 
-def _randomise_batchnorm(model, seed=0):
-    """Give every BatchNormalization layer non-trivial statistics, as a trained model has."""
-    import keras
+def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it_natively(monkeypatch, randomise_batchnorm):
+    from fer_helpers import inference
 
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.5, n))
-            layer.moving_variance.assign(rng.uniform(0.3, 2.0, n))
-            layer.gamma.assign(rng.uniform(0.5, 1.5, n))
-            layer.beta.assign(rng.normal(0, 0.3, n))
+    model = build_tutorial_cnn(filters=(8, 8, 8), dense_units=16)
+    randomise_batchnorm(model)
+    faces = np.random.default_rng(1).integers(0, 256, (12, 48, 48), dtype=np.uint8)
+    exact = predict_proba(model, faces, precision="float32")
+    rounded = predict_proba(model, faces, precision="bfloat16")
+    assert not np.allclose(rounded, exact, atol=1e-6)  # bfloat16 really computes in bfloat16
+    np.testing.assert_allclose(rounded, exact, atol=2e-2)
+    for native, expected in [(False, exact), (True, rounded)]:
+        monkeypatch.setattr(inference, "native_bfloat16", lambda: native)
+        assert inference.resolve_precision() == ("bfloat16" if native else "float32")
+        np.testing.assert_array_equal(predict_proba(model, faces), expected)
+        np.testing.assert_array_equal(predict_proba(model, faces, batch_size=5), predict_proba(
+            model, faces, batch_size=5, precision="bfloat16" if native else "float32"))
+    with pytest.raises(ValueError, match="precision must be one of .*'float16'"):
+        predict_proba(model, faces, precision="float16")
 
 
 @pytest.mark.parametrize("builder", ["tutorial", "default"])
-def test_folded_copy_predicts_like_the_model_without_batchnorm_dropout_or_rescaling(builder):
+def test_folded_copy_predicts_like_the_model_without_batchnorm_dropout_or_rescaling(builder, randomise_batchnorm):
     import keras
 
     from fer_helpers.models import build_default_cnn, fold_for_inference
 
     model = (build_tutorial_cnn(filters=(8, 8, 8), dense_units=16) if builder == "tutorial"
              else build_default_cnn(filters=(8, 8, 16, 16), head_units=16))
-    _randomise_batchnorm(model)
+    randomise_batchnorm(model)
     folded = fold_for_inference(model)
     kinds = {type(layer) for layer in folded.layers}
     assert not kinds & {keras.layers.BatchNormalization, keras.layers.Dropout, keras.layers.Rescaling,
@@ -52,11 +60,12 @@ def test_folded_copy_predicts_like_the_model_without_batchnorm_dropout_or_rescal
     np.testing.assert_allclose(np.asarray(folded(faces)), expected, atol=2e-5)
 
 
-def test_bfloat16_fold_computes_in_bfloat16_and_returns_float32_probabilities_close_to_the_model():
+def test_bfloat16_fold_computes_in_bfloat16_and_returns_float32_probabilities_close_to_the_model(
+        randomise_batchnorm):
     from fer_helpers.models import build_default_cnn, fold_for_inference
 
     model = build_default_cnn(filters=(8, 8, 16, 16), head_units=16)
-    _randomise_batchnorm(model)
+    randomise_batchnorm(model)
     folded = fold_for_inference(model, compute_dtype="bfloat16")
     policies = [layer.dtype_policy.name for layer in folded.layers[1:]]
     assert policies[-1] == "float32" and set(policies[:-1]) == {"mixed_bfloat16"}
@@ -88,14 +97,15 @@ def test_folding_refuses_a_model_that_is_not_a_chain_and_prediction_falls_back()
     np.testing.assert_allclose(predict_proba(model, faces, batch_size=4), predict_proba(model, faces), atol=1e-5)
 
 
-def test_batched_path_follows_weight_changes_instead_of_a_stale_folded_copy():
+@pytest.mark.parametrize("precision, atol", [("float32", 1e-5), ("bfloat16", 1e-2)])
+def test_batched_path_follows_weight_changes_instead_of_a_stale_folded_copy(randomise_batchnorm, precision, atol):
     model = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
     faces = np.random.default_rng(0).integers(0, 256, (10, 48, 48), dtype=np.uint8)
-    before = predict_proba(model, faces, batch_size=4)
-    _randomise_batchnorm(model, seed=3)  # what training or load_weights would do
-    after = predict_proba(model, faces, batch_size=4)
-    assert np.abs(after - before).max() > 1e-3
-    np.testing.assert_allclose(after, predict_proba(model, faces, batch_size=256), atol=1e-5)
+    before = predict_proba(model, faces, batch_size=4, precision=precision)
+    randomise_batchnorm(model, seed=3)  # what training or load_weights would do
+    after = predict_proba(model, faces, batch_size=4, precision=precision)
+    assert np.abs(after - before).max() > 5e-2
+    np.testing.assert_allclose(after, predict_proba(model, faces, batch_size=256, precision="float32"), atol=atol)
 
 
 def test_mixed_precision_model_is_folded_to_float32():

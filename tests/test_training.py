@@ -127,14 +127,37 @@ def test_warm_start_continues_from_a_saved_model(small_csv, tmp_path):
     assert not np.allclose({w.path: w.numpy() for w in fresh.model.weights}[kernel], a)
 
 
-def test_warm_start_rejects_missing_files_and_other_networks(small_csv, tmp_path):
+def test_warm_start_widens_a_narrower_saved_model_without_changing_its_predictions(small_csv, tmp_path):
+    from fer_helpers.models import build_tutorial_cnn
+
+    first = training.train(small_csv, tmp_path / "a", model="tutorial", epochs=2, batch_size=32, learning_rate=5e-3,
+                           augment="none", patience=5, verbose=0, model_kwargs=SMALL_TUTORIAL)
+    wider = {**SMALL_TUTORIAL, "filters": (8, 24, 48), "dense_units": 96}
+    model = build_tutorial_cnn(**wider)
+    training.warm_start(model, first.best_model_path)
+    faces = np.random.default_rng(0).integers(0, 256, (32, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(model(faces)), np.asarray(first.model(faces)), atol=1e-5)
+    # through train(): a near-zero learning rate leaves the widened kernels as warm_start made them
+    second = training.train(small_csv, tmp_path / "b", model="tutorial", epochs=1, batch_size=32,
+                            learning_rate=1e-12, augment="none", patience=5, verbose=0, model_kwargs=wider,
+                            init_from=str(first.best_model_path))
+    for layer in ("block2a_conv", "dense"):
+        np.testing.assert_allclose(second.model.get_layer(layer).get_weights()[0],
+                                   model.get_layer(layer).get_weights()[0], atol=1e-6)
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["model_kwargs"]["filters"] == [8, 24, 48]
+
+
+def test_warm_start_rejects_missing_files_and_other_networks(tmp_path):
+    from fer_helpers.models import build_default_cnn, build_tutorial_cnn
+
     with pytest.raises(ValueError, match="init_from: no model file at .*missing.keras"):
         training.TrainConfig(init_from=str(tmp_path / "missing.keras")).validate()
-    run = training.train(small_csv, tmp_path / "a", model="tutorial", epochs=1, augment="none", verbose=0,
-                         model_kwargs=SMALL_TUTORIAL)
-    with pytest.raises(ValueError, match=r"best_model.keras holds a different network"):
-        training.train(small_csv, tmp_path / "b", model="tutorial", epochs=1, augment="none", verbose=0,
-                       init_from=str(run.best_model_path))
+    path = tmp_path / "small.keras"
+    build_tutorial_cnn(**SMALL_TUTORIAL).save(path)
+    with pytest.raises(ValueError, match=r"small.keras holds a different network .*different layers"):
+        training.warm_start(build_default_cnn(), path)
+    with pytest.raises(ValueError, match=r"small.keras holds a different network .*'block1a_conv' is narrower"):
+        training.warm_start(build_tutorial_cnn(**{**SMALL_TUTORIAL, "filters": (4, 16, 32)}), path)
 
 
 def _train_cmd(csv, out, epochs, resume=False):
