@@ -3,9 +3,10 @@
     python benchmarks/bench_inference.py [--batch-size 256] [--faces 4096]
 
 Prints faces per second of ``fer_helpers.predict_proba`` on batches of 48x48 faces (the target on 2 CPU cores:
-1,000 or more), with and without flip test-time augmentation; for comparison the same graph without BatchNorm
-folding (``fold_for_inference``), the folded graph computing in bfloat16 (opt-in, fast only on CPUs with
-AVX512-BF16 or AMX) and ``model.predict``; and the latency of one single-face call.
+1,000 or more), with and without flip test-time augmentation, at its default precision (``"auto"``: bfloat16 on CPUs
+with AVX512-BF16 or AMX, else float32; the first line says which); for comparison ``predict_proba`` at the other
+precision, the float32 graph without BatchNorm folding (``fold_for_inference``) and ``model.predict``; and the
+latency of one single-face call.
 """
 
 from __future__ import annotations
@@ -29,22 +30,22 @@ def main() -> None:
 
     import numpy as np
 
-    from fer_helpers.inference import predict_proba
+    from fer_helpers.inference import predict_proba, resolve_precision
     from fer_helpers.pretrained import load_pretrained
     from fer_helpers.saving import load_model
 
     model = load_model(args.model) if args.model else load_pretrained()
     faces = np.random.default_rng(0).integers(0, 256, (args.faces, 48, 48, 1), dtype=np.uint8)
     predict_proba(model, faces[: args.batch_size * 2], batch_size=args.batch_size)  # warm-up
-    print(f"{os.cpu_count()} CPUs, model {model.name} ({model.count_params():,} params), batch {args.batch_size}")
+    precision = resolve_precision("auto")
+    print(f"{os.cpu_count()} CPUs, model {model.name} ({model.count_params():,} params), batch {args.batch_size}, "
+          f"precision auto = {precision}")
     for tta in (False, True):
         t = time.perf_counter()
         predict_proba(model, faces, tta=tta, batch_size=args.batch_size)
         dt = time.perf_counter() - t
         print(f"batched inference{' + flip TTA' if tta else '':>12}: {args.faces / dt:8.0f} faces/s")
     import tensorflow as tf
-
-    from fer_helpers.models import fold_for_inference
 
     x = faces.astype("float32")
     bs = args.batch_size
@@ -53,14 +54,15 @@ def main() -> None:
         fn = tf.function(lambda v: net(v, training=False))
         return lambda v: [np.asarray(fn(v[i:i + bs])) for i in range(0, len(v), bs)]
 
+    other = "float32" if precision == "bfloat16" else "bfloat16"
     for name, run in (
-            ("graph without folding", batched(model)),
-            ("folded, bfloat16", batched(fold_for_inference(model, compute_dtype="bfloat16"))),
+            (f"predict_proba, {other}", lambda v: predict_proba(model, v, batch_size=bs, precision=other)),
+            ("float32 without folding", batched(model)),
             ("model.predict", lambda v: model.predict(v, batch_size=bs, verbose=0))):
         run(x[:bs])  # warm-up
         t = time.perf_counter()
         run(x)
-        print(f"  for comparison, {name:>21}: {args.faces / (time.perf_counter() - t):8.0f} faces/s")
+        print(f"  for comparison, {name:>23}: {args.faces / (time.perf_counter() - t):8.0f} faces/s")
     one = faces[:1]
     predict_proba(model, one)
     t = time.perf_counter()

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tta", action="store_true", help="flip test-time augmentation")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
+                   help="compute precision (auto: bfloat16 on CPUs with AVX512-BF16 or AMX, else float32)")
 
     s = sub.add_parser("predict", help="detect faces in images and label their emotions")
     s.add_argument("images", nargs="+")

@@ -204,12 +204,15 @@ class EvaluationResult:
         }
 
 
-def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 256) -> EvaluationResult:
+def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 256,
+                   precision: str = "auto") -> EvaluationResult:
     """Classify ``images`` with ``model`` and compare with ``labels`` (integers 0..6).
 
     ``images`` are faces as the loaders give them (``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 0..255; anything
     :func:`~fer_helpers.preprocessing.prepare_faces` accepts works). ``tta=True`` averages the predictions for each
-    face and its mirror image. Labels of -1 (unknown emotion, e.g. an unlabeled test file) raise ``ValueError``.
+    face and its mirror image. ``precision`` is :func:`~fer_helpers.inference.predict_proba`'s (``"auto"``: bfloat16
+    on CPUs that compute it natively, else float32). Labels of -1 (unknown emotion, e.g. an unlabeled test file)
+    raise ``ValueError``.
     """
     from .inference import predict_proba
 
@@ -217,7 +220,7 @@ def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 2
     y_true = _check_labels(labels, n)
     if n == 0:
         raise ValueError("cannot evaluate on zero faces")
-    probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size)
+    probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size, precision=precision)
     return EvaluationResult.from_predictions(y_true, probabilities=probabilities, tta=tta)
 
 
@@ -737,12 +740,14 @@ def grad_cam_figure(
 
 
 def evaluate_cli(args) -> int:
-    """``python -m fer_helpers evaluate --model PATH --data PATH [--split NAME] [--tta] [--json] [--batch-size N]``.
+    """``python -m fer_helpers evaluate --model PATH --data PATH [--split NAME] [--tta] [--json] [--batch-size N]
+    [--precision auto|float32|bfloat16]``.
 
     With ``--json`` prints exactly one JSON object (accuracy, n, per_class, macro/weighted averages, confusion, split,
-    tta, model, data); otherwise a readable report. Returns 0.
+    tta, precision, model, data); otherwise a readable report. Returns 0.
     """
     from .data import load_dataset
+    from .inference import resolve_precision
     from .saving import load_model
 
     model_path = os.fspath(args.model)
@@ -752,6 +757,7 @@ def evaluate_cli(args) -> int:
     batch_size = int(getattr(args, "batch_size", 256) or 256)
     if batch_size <= 0:
         raise ValueError(f"--batch-size must be positive, got {batch_size}")
+    precision = resolve_precision(getattr(args, "precision", "auto") or "auto")
     if not os.path.exists(model_path):
         raise FileNotFoundError(f"model not found: {model_path}")
 
@@ -761,10 +767,10 @@ def evaluate_cli(args) -> int:
     if len(data.labels) == 0:
         raise ValueError(f"no faces to evaluate in {data_path}" + (f" (split {split})" if split else ""))
     model = load_model(model_path, compile=False)  # inference only: no optimizer state needed
-    result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=batch_size)
+    result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=batch_size, precision=precision)
 
     if getattr(args, "json", False):
-        payload = {"model": model_path, "data": data_path, "split": split}
+        payload = {"model": model_path, "data": data_path, "split": split, "precision": precision}
         payload.update(result.to_dict())
         print(json.dumps(payload))
     else:
@@ -772,7 +778,7 @@ def evaluate_cli(args) -> int:
             format_report(
                 result,
                 title=f"Model: {model_path}\nData:  {data_path} ({f'split {split}' if split else 'all rows'}, "
-                f"{result.n} faces)",
+                f"{result.n} faces, {precision})",
             )
         )
     return 0

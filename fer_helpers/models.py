@@ -246,11 +246,12 @@ def fold_for_inference(model, compute_dtype: str = "float32"):
     plain chain (each layer feeding the next, as both of the series' networks are); anything else raises
     ``ValueError``, and :func:`fer_helpers.inference.predict_proba` then uses the model as it is.
 
-    ``compute_dtype="bfloat16"`` (opt-in) builds the copy under the ``mixed_bfloat16`` policy: variables stay
-    float32, every layer but the last computes in bfloat16, and the last layer (the softmax) runs in float32, so the
-    probabilities come back as float32. On CPUs with AVX512-BF16 or AMX this roughly doubles throughput (2,284
-    against 1,157 faces/s for the shipped model on 2 AMD EPYC cores); elsewhere bfloat16 is emulated and slower.
-    Probabilities then agree with ``model`` to about 1e-2, not float32 rounding.
+    ``compute_dtype="bfloat16"`` builds the copy under the ``mixed_bfloat16`` policy: variables stay float32, every
+    layer but the last computes in bfloat16, and the last layer (the softmax) runs in float32, so the probabilities
+    come back as float32. On CPUs with AVX512-BF16 or AMX this roughly doubles throughput (2,284 against 1,157
+    faces/s for the v3 model on 2 AMD EPYC cores) at the same PublicTest accuracy; elsewhere bfloat16 is emulated
+    and slower. Probabilities then agree with ``model`` to about 1e-2, not float32 rounding.
+    :func:`~fer_helpers.inference.predict_proba` uses this copy by default on CPUs that compute bfloat16 natively.
     """
     import numpy as np
 

@@ -346,8 +346,8 @@ def warm_start(model, path, seed: int = 0) -> None:
     try:
         widen_weights(source, model, seed=seed)
     except ValueError as err:
-        raise ValueError(f"init_from: {path} holds a different network ({source.count_params():,} parameters) "
-                         f"from the {model.name!r} being trained ({model.count_params():,} parameters): {err}") from None
+        raise ValueError(f"init_from: {path} holds a different network ({source.count_params():,} parameters) from "
+                         f"the {model.name!r} being trained ({model.count_params():,} parameters): {err}") from None
     print(f"init_from: widened {path} ({source.count_params():,} parameters) to {model.count_params():,} parameters")
 
 

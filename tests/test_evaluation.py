@@ -22,6 +22,7 @@ import pytest  # noqa: E402
 
 from fer_helpers import evaluation as ev  # noqa: E402
 from fer_helpers import plotting  # noqa: E402
+from fer_helpers.inference import resolve_precision  # noqa: E402
 from fer_helpers.labels import EMOTIONS, NUM_CLASSES  # noqa: E402
 
 keras = pytest.importorskip("keras")
@@ -435,6 +436,11 @@ def test_evaluate_cli_json_and_split(tmp_path, capsys, saved_model, trained, fac
     assert set(result["per_class"]) == set(EMOTIONS)
     assert sum(m["support"] for m in result["per_class"].values()) == 96
     assert result["accuracy"] == pytest.approx(ev.evaluate_model(model, images, labels).accuracy)
+    assert result["precision"] == resolve_precision("auto")  # the compute precision this machine used
+    rc, out, _ = _run_cli(capsys, "--model", saved_model, "--data", data, "--json", "--precision", "float32")
+    result = json.loads(out)
+    assert result["precision"] == "float32"
+    assert result["accuracy"] == pytest.approx(ev.evaluate_model(model, images, labels, precision="float32").accuracy)
 
     rc, out, _ = _run_cli(capsys, "--model", saved_model, "--data", data, "--split", "PublicTest", "--tta", "--json")
     assert rc == 0

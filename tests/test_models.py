@@ -7,7 +7,8 @@ FACES = np.random.default_rng(0).integers(0, 256, (16, 48, 48, 1)).astype(np.flo
 
 
 @pytest.mark.parametrize("builder, narrow, wide", [
-    (build_default_cnn, {"filters": (8, 16, 24, 32), "head_units": 16}, {"filters": (12, 16, 40, 48), "head_units": 24}),
+    (build_default_cnn, {"filters": (8, 16, 24, 32), "head_units": 16},
+     {"filters": (12, 16, 40, 48), "head_units": 24}),
     # the tutorial network has a Flatten: every channel's copies repeat at each of its 6x6 positions
     (build_tutorial_cnn, {"filters": (8, 16, 32), "dense_units": 64}, {"filters": (8, 24, 48), "dense_units": 96}),
 ])
