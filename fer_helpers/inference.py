@@ -48,15 +48,15 @@ def resolve_precision(precision: str = "auto") -> str:
 
 
 def _runners(model, precision: str):
-    """``(runner, traced)``: the model to call on a few faces, and its forward pass as a graph traced once per
-    model (any batch size) for large inputs.
+    """``(folded, traced)``: :func:`~fer_helpers.models.fold_for_inference`'s copy of the model in ``precision``
+    (the model itself where it cannot be folded), and that copy's forward pass as a graph traced once per model (any
+    batch size) for large inputs.
 
-    Unlike ``model.predict`` the graph sets up no data pipeline or callbacks per call, and both run
-    :func:`~fer_helpers.models.fold_for_inference`'s copy where the model allows (BatchNormalization folded into the
-    convolutions: about 1.1x faster on the shipped model, same predictions; in bfloat16 about 2x on CPUs that
-    support it). In float32 the runner is the model itself, which costs no folding for a single photo. The folded
-    copy is a snapshot of the weights, so it is keyed on a digest of them: after more training, ``set_weights`` or
-    ``load_weights`` the next call folds and traces again instead of predicting with stale weights.
+    Unlike ``model.predict`` the graph sets up no data pipeline or callbacks per call; folding BatchNormalization
+    into the convolutions makes it about 1.1x faster on the shipped model with the same predictions, bfloat16 about
+    2x on CPUs that support it. The copy is a snapshot of the weights, so it is keyed on a digest of them (a few
+    milliseconds): after more training, ``set_weights`` or ``load_weights`` the next call folds and traces again
+    instead of predicting with stale weights.
     """
     digest = _weights_digest(model)
     cached = _TRACED.setdefault(model, {})
@@ -72,9 +72,8 @@ def _runners(model, precision: str):
         folded = model
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
     fn = tf.function(lambda x: folded(x, training=False), input_signature=[spec])
-    runner = model if precision == "float32" else folded
-    cached[precision] = (digest, runner, fn)
-    return runner, fn
+    cached[precision] = (digest, folded, fn)
+    return folded, fn
 
 
 def predict_proba(model, faces, tta: bool = False, batch_size: int = 256, precision: str = "auto") -> np.ndarray:
@@ -87,21 +86,24 @@ def predict_proba(model, faces, tta: bool = False, batch_size: int = 256, precis
 
     ``precision``: ``"float32"``, ``"bfloat16"`` (variables and probabilities stay float32, the layers compute in
     bfloat16: about twice the throughput on CPUs with AVX512-BF16 or AMX, probabilities within about 1e-2 of
-    float32, the same accuracy on PublicTest), or ``"auto"`` (default): bfloat16 where the CPU supports it
-    natively (:func:`native_bfloat16`), else float32. Every face gets the same precision whatever the batch size.
+    float32, the same accuracy on PublicTest), or ``"auto"`` (default), which picks for speed: large inputs, whose
+    cost is arithmetic, in bfloat16 where the CPU computes it natively (:func:`native_bfloat16`) and in float32
+    elsewhere; small inputs (a photo, a video frame: latency-bound) call the model itself in float32, as above.
     """
-    precision = resolve_precision(precision)
+    small = "float32" if precision == "auto" else resolve_precision(precision)
+    large = resolve_precision(precision)
     x = prepare_faces(faces)
     if len(x) == 0:
         return np.zeros((0, int(model.output_shape[-1])), dtype=np.float32)
     views = [x, x[:, :, ::-1, :]] if tta else [x]
-    runner, fn = _runners(model, precision)
     probs = []
     for v in views:
         v = np.ascontiguousarray(v)
         if len(v) <= batch_size:
+            runner = model if small == "float32" else _runners(model, small)[0]
             probs.append(np.asarray(runner(v, training=False)))
         else:
+            fn = _runners(model, large)[1]
             probs.append(np.concatenate([np.asarray(fn(v[i:i + batch_size].astype(np.float32)))
                                          for i in range(0, len(v), batch_size)]))
     return np.mean(probs, axis=0).astype(np.float32)

@@ -251,7 +251,8 @@ def fold_for_inference(model, compute_dtype: str = "float32"):
     come back as float32. On CPUs with AVX512-BF16 or AMX this roughly doubles throughput (2,284 against 1,157
     faces/s for the v3 model on 2 AMD EPYC cores) at the same PublicTest accuracy; elsewhere bfloat16 is emulated
     and slower. Probabilities then agree with ``model`` to about 1e-2, not float32 rounding.
-    :func:`~fer_helpers.inference.predict_proba` uses this copy by default on CPUs that compute bfloat16 natively.
+    :func:`~fer_helpers.inference.predict_proba` uses this copy by default for large inputs on CPUs that compute
+    bfloat16 natively.
     """
     import numpy as np
 

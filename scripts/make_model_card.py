@@ -1,6 +1,7 @@
 """Ship a finished training run as the package's pretrained model and write its model card.
 
     python scripts/make_model_card.py RUN_DIR [--data ../shared/fer2013/fer2013.csv.gz] [--faces-per-second N]
+        [--faces-per-second-float32 N]
 
 Copies RUN_DIR/best_model.keras (without optimizer state) to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
 the PublicTest rows with and without flip TTA, in float32 and in bfloat16 (the precision ``predict_proba`` picks on
@@ -30,6 +31,8 @@ def main() -> None:
     p.add_argument("--data", default=str(ROOT.parent / "shared/fer2013/fer2013.csv.gz"))
     p.add_argument("--faces-per-second", type=float, default=None,
                    help="batched inference throughput printed by benchmarks/bench_inference.py for this model")
+    p.add_argument("--faces-per-second-float32", type=float, default=None,
+                   help="the same benchmark's predict_proba float32 figure, where the default precision is bfloat16")
     args = p.parse_args()
 
     import keras
@@ -88,6 +91,7 @@ def main() -> None:
                        "accuracy_tta_bfloat16": round(bf16[1].accuracy, 4)},
         "faces_per_second": args.faces_per_second,
         "faces_per_second_precision": resolve_precision("auto"),
+        "faces_per_second_float32": args.faces_per_second_float32,
         "per_class": plain.to_dict()["per_class"],
         "confusion": plain.confusion.tolist(),
     }
@@ -167,14 +171,17 @@ def _card(info, report, log) -> str:
     filters = _filters(r)
     head = r["model_kwargs"].get("head_units", 256)
     fps = info.get("faces_per_second")
+    fps32 = info.get("faces_per_second_float32")
     speed = ((f"**{fps:,.0f} faces per second** in batches of 256 on 2 CPU cores (AMD EPYC with AVX512-BF16, "
-              f"{info['faces_per_second_precision']}, idle machine), " if fps else "Not measured for this model; ")
-             + "measured by `python benchmarks/bench_inference.py`, which calls `fer_helpers.predict_proba`: a "
+              f"{info['faces_per_second_precision']}, idle machine)"
+              + (f"; {fps32:,.0f} faces per second in float32" if fps32 else "") + ". "
+              if fps else "Not measured for this model. ")
+             + "Measured by `python benchmarks/bench_inference.py`, which calls `fer_helpers.predict_proba`: a "
                "traced graph of the model with its BatchNormalization folded into the convolutions "
-               "(`fer_helpers.models.fold_for_inference`). By default (`precision=\"auto\"`) it computes in "
-               "bfloat16 on CPUs that support it natively (AVX512-BF16 or AMX), which about doubles the "
-               "throughput at the same accuracy (table above), and in float32 elsewhere, where the benchmark also "
-               "prints the float32 figure. Flip TTA halves the throughput.")
+               "(`fer_helpers.models.fold_for_inference`). By default (`precision=\"auto\"`) batches compute in "
+               "bfloat16 on CPUs that do so natively (AVX512-BF16 or AMX), about twice as fast at the same "
+               "accuracy (table above), and in float32 elsewhere; a single photo or video frame runs in float32. "
+               "Flip TTA halves the throughput.")
     return f"""# Model card: `fer_vgg` (the pretrained model shipped in `fer_helpers/pretrained/`)
 
 ## Status
@@ -182,10 +189,10 @@ def _card(info, report, log) -> str:
 
 ## What it is
 A VGG-style convolutional network (`fer_helpers.models.build_default_cnn`: four stages of 3x3 convolutions with
-BatchNormalization and ReLU, {filters[0]} to {filters[-1]} filters, global average pooling, a {head}-unit dense
-head), {info['params']:,} parameters, {info['size_mb']} MB as a `.keras` file. Input: raw 48x48 grayscale faces, pixel
-values 0..255, shape `(N, 48, 48, 1)` (the model rescales internally). Output: probabilities of the seven FER2013 classes in label order
-0 Angry, 1 Disgust, 2 Fear, 3 Happy, 4 Sad, 5 Surprise, 6 Neutral. Load it with `fer_helpers.load_pretrained()`.
+BatchNormalization and ReLU, {filters[0]} to {filters[-1]} filters, global average pooling, a {head}-unit dense head),
+{info['params']:,} parameters, {info['size_mb']} MB as a `.keras` file. Input: raw 48x48 grayscale faces, pixel values
+0..255, shape `(N, 48, 48, 1)` (the model rescales internally). Output: probabilities of the seven FER2013 classes in
+label order 0 Angry, 1 Disgust, 2 Fear, 3 Happy, 4 Sad, 5 Surprise, 6 Neutral. Load it with `fer_helpers.load_pretrained()`.
 
 ## Data and splits
 FER2013 in the Kaggle CSV layout. Trained on the `Training` rows ({info['train_rows']:,} faces). Every choice
