@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from .preprocessing import prepare_faces
 
 
-_TRACED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_FOLDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _weights_digest(model) -> bytes:
@@ -25,6 +26,7 @@ def _weights_digest(model) -> bytes:
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
+@functools.lru_cache(maxsize=None)
 def native_bfloat16() -> bool:
     """True when this CPU computes in bfloat16 natively (the ``avx512_bf16`` or ``amx_bf16`` flag in
     ``/proc/cpuinfo``). Elsewhere, including every non-Linux system, bfloat16 would be emulated, slowly."""
@@ -59,7 +61,7 @@ def _runners(model, precision: str):
     instead of predicting with stale weights.
     """
     digest = _weights_digest(model)
-    cached = _TRACED.setdefault(model, {})
+    cached = _FOLDED.setdefault(model, {})
     if precision in cached and cached[precision][0] == digest:
         return cached[precision][1:]
     import tensorflow as tf
