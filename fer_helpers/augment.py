@@ -6,13 +6,15 @@ One configuration, three ways to apply it
 those of the old ``ImageDataGenerator``: ``width_shift_range``, ``height_shift_range``, ``rotation_range`` (degrees),
 ``zoom_range``, ``horizontal_flip``, ``vertical_flip``, ``brightness_range``, ``fill_mode`` and ``cval``.
 
-* :func:`build_augmentation` turns a config into a ``keras.Sequential`` of Keras 3 preprocessing layers. This is what
-  training uses: inside the model or in a ``tf.data`` pipeline
-  (``ds.map(lambda x, y: (aug(x, training=True), y))``). The layers act only when ``training=True`` and are the
-  identity at inference (``training=False``, which ``model.predict``/``evaluate`` pass).
+* :func:`build_augmentation` turns a config into a ``keras.Sequential`` of Keras 3 preprocessing layers, either one
+  layer per transform (the direct port of ``ImageDataGenerator``) or, as training uses it, with the geometric
+  transforms in one :class:`RandomAffine` warp (see *Order* below). It runs inside the model or in a ``tf.data``
+  pipeline (``ds.map(lambda x, y: (aug(x, training=True), y))``). The layers act only when ``training=True`` and are
+  the identity at inference (``training=False``, which ``model.predict``/``evaluate`` pass).
 * :func:`augment_grid` / :func:`plot_augment_grid` / :func:`augmentation_explorer` draw augmented faces for the
-  notebooks. They use OpenCV (one ``cv2.warpAffine`` per face) with the same transforms as the Keras layers, because
-  that redraws a 4x8 grid in about a millisecond, fast enough for live sliders (see :func:`augment_grid`).
+  notebooks. They use OpenCV (one bicubic ``cv2.warpAffine`` per face, like training's :class:`RandomAffine`) with
+  the same transforms as the Keras layers, because that redraws a 4x8 grid in about a millisecond, fast enough for
+  live sliders (see :func:`augment_grid`).
 * :func:`legacy_generator` builds the deprecated ``ImageDataGenerator`` with the same settings, **for comparison
   only** (legacy).
 
@@ -52,8 +54,12 @@ The layers take different arguments from ``ImageDataGenerator``; :func:`build_au
 * **Pixel range**: the layers receive faces as 0..255 values (the models rescale internally), so brightness clips to
   0..255 (``value_range=(0, 255)``). Geometric layers do not care about the range.
 * **Order**: ``ImageDataGenerator`` applies one combined warp (rotation, then shift, then zoom), then flips, then
-  brightness. :func:`build_augmentation` uses the same order, but each geometric layer interpolates separately, so
-  a combined transform is very slightly blurrier than a single warp; :func:`augment_grid` uses a single warp.
+  brightness. :func:`build_augmentation` uses the same order, but each geometric layer resamples separately, and
+  every bilinear resampling at a fractional position averages neighbouring pixels: three in a row remove over half
+  of a face's fine detail (:func:`sharpness` of FER2013 faces drops from 30 to 13), so a network trained that way
+  sees blurrier faces than it is tested on. ``build_augmentation(config, warp="bicubic")`` replaces the three
+  layers by :class:`RandomAffine`, one bicubic warp (sharpness 27); that is what training uses, and what
+  :func:`augment_grid` draws.
 
 Calling the Sequential *without* a ``training`` argument augments (Keras 3 preprocessing layers default to
 ``training=True`` when called directly; :class:`RandomBrightnessMultiply` follows the same convention). Inside a model,
@@ -311,8 +317,158 @@ class RandomBrightnessMultiply(layers.Layer):
         return config
 
 
+def _cubic_weights(t):
+    """OpenCV's bicubic weights (a = -0.75) for the four samples at offsets -1, 0, 1, 2 from ``floor(x)``."""
+    a = -0.75
+    w0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a
+    w1 = ((a + 2) * t - (a + 3)) * t * t + 1
+    w2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1
+    return ops.stack([w0, w1, w2, 1.0 - w0 - w1 - w2], axis=1)
+
+
+def _fold_index(index, size: int, fill_mode: str):
+    """Map integer sample positions outside ``[0, size)`` back inside, the way ``fill_mode`` extends the image."""
+    if fill_mode == "reflect":  # d c b a | a b c d | d c b a
+        index = ops.mod(index, 2 * size)
+        return ops.where(index >= size, 2 * size - 1 - index, index)
+    if fill_mode == "wrap":
+        return ops.mod(index, size)
+    return ops.clip(index, 0, size - 1)  # "nearest", and "constant" (whose outside samples are replaced afterwards)
+
+
+def warp_bicubic(images, transforms, fill_mode: str = "nearest", fill_value: float = 0.0):
+    """Resample a batch of images ``(B, H, W, C)`` through per-image affine ``transforms`` ``(B, 6)``, bicubically.
+
+    ``transforms`` rows are ``[a0, a1, a2, b0, b1, b2]``: output pixel ``(x, y)`` samples the input at
+    ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``, pixel centres on integers, the convention of
+    ``keras.ops.image.affine_transform`` (which offers only nearest and bilinear sampling) and of
+    ``cv2.warpAffine(..., flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)``, which this matches. Each output pixel is a
+    weighted sum of 4x4 input pixels, gathered with ``keras.ops``, so it runs in ``tf.data`` and on every backend.
+    Samples outside the image follow ``fill_mode`` (as :data:`FILL_MODES`; ``"constant"`` reads ``fill_value``).
+    The result can overshoot the input range slightly near sharp edges (bicubic ringing); callers clip.
+    """
+    images = ops.convert_to_tensor(images, "float32")
+    transforms = ops.convert_to_tensor(transforms, "float32")
+    height, width, channels = (int(d) for d in images.shape[1:])
+    ys, xs = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32), indexing="ij")
+    xs, ys = ops.convert_to_tensor(xs.reshape(1, -1)), ops.convert_to_tensor(ys.reshape(1, -1))
+    src_x = transforms[:, 0:1] * xs + transforms[:, 1:2] * ys + transforms[:, 2:3]  # (B, H*W)
+    src_y = transforms[:, 3:4] * xs + transforms[:, 4:5] * ys + transforms[:, 5:6]
+    x0, y0 = ops.floor(src_x), ops.floor(src_y)
+    wx, wy = _cubic_weights(src_x - x0), _cubic_weights(src_y - y0)  # (B, 4, H*W)
+    offsets = ops.reshape(ops.arange(-1, 3, dtype="int32"), (1, 4, 1))
+    ix = ops.cast(x0, "int32")[:, None, :] + offsets  # (B, 4, H*W)
+    iy = ops.cast(y0, "int32")[:, None, :] + offsets
+    index = _fold_index(iy, height, fill_mode)[:, :, None, :] * width + _fold_index(ix, width, fill_mode)[:, None]
+    batch = ops.shape(images)[0]
+    flat = ops.reshape(images, (batch, height * width, channels))
+    samples = ops.take_along_axis(flat, ops.reshape(index, (batch, -1, 1)), axis=1)
+    samples = ops.reshape(samples, (batch, 4, 4, height * width, channels))
+    if fill_mode == "constant":
+        inside = ((iy >= 0) & (iy < height))[:, :, None, :] & ((ix >= 0) & (ix < width))[:, None]
+        samples = ops.where(inside[..., None], samples, fill_value)
+    weights = wy[:, :, None, :] * wx[:, None, :, :]  # (B, 4, 4, H*W)
+    out = ops.sum(samples * weights[..., None], axis=(1, 2))
+    return ops.reshape(out, (batch, height, width, channels))
+
+
+def affine_transforms(height: int, width: int, angle, shift_x, shift_y, zoom_x, zoom_y):
+    """Rows ``[a0, a1, a2, b0, b1, b2]`` for :func:`warp_bicubic`: the batched, ``keras.ops`` form of
+    :func:`_affine_matrix` (rotate by ``angle`` degrees counter-clockwise, shift by pixels, scale the sampling grid,
+    all about the image centre). Each argument is a ``(B,)`` tensor."""
+    theta = angle * (math.pi / 180.0)
+    cos, sin = ops.cos(theta), ops.sin(theta)
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    a0, a1, b0, b1 = cos * zoom_x, -sin * zoom_y, sin * zoom_x, cos * zoom_y
+    a2 = cx - (a0 * cx + a1 * cy) - (cos * shift_x - sin * shift_y)
+    b2 = cy - (b0 * cx + b1 * cy) - (sin * shift_x + cos * shift_y)
+    return ops.stack([a0, a1, a2, b0, b1, b2], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="fer_helpers")
+class RandomAffine(layers.Layer):
+    """Random rotation, shift and zoom in *one* resampling step: ``ImageDataGenerator``'s single warp, as a layer.
+
+    Chaining ``RandomRotation``, ``RandomTranslation`` and ``RandomZoom`` resamples every image three times, and each
+    bilinear resampling at a fractional position averages neighbouring pixels: on FER2013 faces the chain removes
+    over half of the fine detail (mean absolute Laplacian, ``benchmarks/bench_augment_sharpness.py``), so the
+    network trains on blurrier faces than it is tested on. This layer composes the three transforms into one
+    matrix and samples once, bicubically (OpenCV's kernel) by default, which keeps faces nearly as sharp as the
+    originals; ``interpolation="bilinear"`` uses ``keras.ops.image.affine_transform`` instead.
+
+    Parameters are drawn per image exactly as the chained layers and :func:`augment_grid` draw them: an angle
+    uniform in ``+-rotation_range`` degrees, shifts uniform in ``+-range * size`` pixels, independent x and y scales
+    of the sampling grid uniform in ``zoom_bounds`` (below 1 zooms in). Acts only when ``training`` is true (a direct
+    call counts as training, as for the Keras preprocessing layers). Input ``(B, H, W, C)`` or ``(H, W, C)`` with
+    values in ``value_range``; the output is clipped to it (bicubic sampling overshoots a little at sharp edges).
+    """
+
+    def __init__(self, rotation_range=0.0, width_shift_range=0.0, height_shift_range=0.0, zoom_bounds=(1.0, 1.0),
+                 fill_mode="nearest", cval=0.0, interpolation="bicubic", value_range=VALUE_RANGE, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        # AugmentConfig validates the geometric settings and their ranges, with messages naming the argument
+        checked = AugmentConfig(rotation_range=rotation_range, width_shift_range=width_shift_range,
+                                height_shift_range=height_shift_range, zoom_range=tuple(_pair("zoom_bounds",
+                                                                                              zoom_bounds)),
+                                fill_mode=fill_mode, cval=cval)
+        if interpolation not in ("bicubic", "bilinear"):
+            raise ValueError(f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}")
+        vlow, vhigh = _pair("value_range", value_range)
+        if vlow >= vhigh:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+        self.rotation_range = checked.rotation_range
+        self.width_shift_range = checked.width_shift_range
+        self.height_shift_range = checked.height_shift_range
+        self.zoom_bounds = checked.zoom_bounds
+        self.fill_mode, self.cval, self.interpolation = checked.fill_mode, checked.cval, interpolation
+        self.value_range = (vlow, vhigh)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=True):
+        images = ops.cast(inputs, "float32")
+        if not training:
+            return ops.cast(images, self.compute_dtype)
+        single = len(images.shape) == 3
+        if single:
+            images = images[None]
+        height, width = int(images.shape[1]), int(images.shape[2])
+        u = keras.random.uniform((ops.shape(images)[0], 5), seed=self.generator)
+        signed = 2.0 * u - 1.0
+        zlow, zhigh = self.zoom_bounds
+        transforms = affine_transforms(
+            height, width, self.rotation_range * signed[:, 0], self.width_shift_range * width * signed[:, 1],
+            self.height_shift_range * height * signed[:, 2], zlow + (zhigh - zlow) * u[:, 3],
+            zlow + (zhigh - zlow) * u[:, 4])
+        if self.interpolation == "bicubic":
+            out = warp_bicubic(images, transforms, self.fill_mode, self.cval)
+        else:
+            full = ops.concatenate([transforms, ops.zeros_like(transforms[:, :2])], axis=1)
+            out = ops.image.affine_transform(images, full, interpolation="bilinear", fill_mode=self.fill_mode,
+                                             fill_value=self.cval)
+        out = ops.clip(out, self.value_range[0], self.value_range[1])
+        return ops.cast(out[0] if single else out, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rotation_range=self.rotation_range, width_shift_range=self.width_shift_range,
+                      height_shift_range=self.height_shift_range, zoom_bounds=list(self.zoom_bounds),
+                      fill_mode=self.fill_mode, cval=self.cval, interpolation=self.interpolation,
+                      value_range=list(self.value_range), seed=self.seed)
+        return config
+
+
+#: How :func:`build_augmentation` resamples: ``"chained"`` (one Keras layer per transform, the direct port of
+#: ``ImageDataGenerator``), or one :class:`RandomAffine` warp, ``"bicubic"`` (what training uses) or ``"bilinear"``.
+WARPS: tuple[str, ...] = ("chained", "bicubic", "bilinear")
+
+
 def build_augmentation(config: AugmentConfig | str = "default", seed: int | None = None,
-                       name: str = "augmentation") -> keras.Sequential:
+                       name: str = "augmentation", warp: str = "chained") -> keras.Sequential:
     """A ``keras.Sequential`` of preprocessing layers equivalent to ``config``.
 
     Layers, in ``ImageDataGenerator``'s order (each only when its setting is non-zero):
@@ -328,11 +484,18 @@ def build_augmentation(config: AugmentConfig | str = "default", seed: int | None
     shape and range. Augments with ``training=True`` (and when called without ``training``), returns the input
     unchanged with ``training=False``. In ``tf.data``: ``ds.map(lambda x, y: (aug(x, training=True), y))``.
 
+    With ``warp="bicubic"`` or ``"bilinear"`` the three geometric layers are replaced by one :class:`RandomAffine`
+    that resamples once (same parameter draws, same order of transforms). Training uses ``"bicubic"``: the chain
+    resamples three times and blurs the faces (see :class:`RandomAffine`).
+
     Args:
         config: an :class:`AugmentConfig`, or a preset name.
         seed: makes the random draws reproducible (each layer gets ``seed + i``); ``None`` draws fresh ones.
+        warp: one of :data:`WARPS`.
     """
     config = _as_config(config)
+    if warp not in WARPS:
+        raise ValueError(f"warp must be one of {list(WARPS)}, got {warp!r}")
     layer_seeds = iter(range(10)) if seed is None else iter(range(seed, seed + 10))
 
     def next_seed():
@@ -341,14 +504,19 @@ def build_augmentation(config: AugmentConfig | str = "default", seed: int | None
 
     geometry = dict(fill_mode=config.fill_mode, fill_value=config.cval, interpolation="bilinear")
     stack: list[layers.Layer] = []
-    if config.rotation_range > 0:
+    geometric = config.rotation_range > 0 or config.width_shift_range > 0 or config.height_shift_range > 0
+    if warp != "chained" and (geometric or config.has_zoom):
+        stack.append(RandomAffine(config.rotation_range, config.width_shift_range, config.height_shift_range,
+                                  config.zoom_bounds, fill_mode=config.fill_mode, cval=config.cval,
+                                  interpolation=warp, seed=next_seed(), name="affine"))
+    if warp == "chained" and config.rotation_range > 0:
         stack.append(layers.RandomRotation(config.rotation_range / 360.0, seed=next_seed(), name="rotation",
                                            **geometry))
-    if config.width_shift_range > 0 or config.height_shift_range > 0:
+    if warp == "chained" and (config.width_shift_range > 0 or config.height_shift_range > 0):
         stack.append(layers.RandomTranslation(height_factor=config.height_shift_range,
                                               width_factor=config.width_shift_range,
                                               seed=next_seed(), name="translation", **geometry))
-    if config.has_zoom:
+    if warp == "chained" and config.has_zoom:
         low, high = config.zoom_bounds
         factor = (low - 1.0, high - 1.0)
         stack.append(layers.RandomZoom(height_factor=factor, width_factor=factor, seed=next_seed(), name="zoom",
@@ -435,6 +603,7 @@ def legacy_generator(config: AugmentConfig | str = "default", compensate_swap: b
 # Fast NumPy/OpenCV path for the notebooks' grids and sliders
 # ----------------------------------------------------------------------------------------------------------------------
 
+_CV2_INTERPOLATION = {"bicubic": "INTER_CUBIC", "bilinear": "INTER_LINEAR"}
 _CV2_BORDER = {"nearest": "BORDER_REPLICATE", "reflect": "BORDER_REFLECT", "wrap": "BORDER_WRAP",
                "constant": "BORDER_CONSTANT"}
 
@@ -465,11 +634,13 @@ def _border(fill_mode: str) -> int:
 
 def transform_face(face, angle: float = 0.0, shift: tuple[float, float] = (0.0, 0.0),
                    zoom: tuple[float, float] = (1.0, 1.0), flip_horizontal: bool = False, flip_vertical: bool = False,
-                   brightness: float = 1.0, fill_mode: str = "nearest", cval: float = 0.0) -> np.ndarray:
+                   brightness: float = 1.0, fill_mode: str = "nearest", cval: float = 0.0,
+                   interpolation: str = "bicubic") -> np.ndarray:
     """Apply one *given* transform to one face, with the Keras layers' conventions; returns float32 ``(H, W)``.
 
-    This is the deterministic step behind :func:`augment_grid`: one ``cv2.warpAffine`` (bilinear), then flips, then
-    brightness.
+    This is the deterministic step behind :func:`augment_grid`: one ``cv2.warpAffine``, then flips, then
+    brightness. ``interpolation`` is ``"bicubic"`` (default: what :class:`RandomAffine` and therefore training
+    does) or ``"bilinear"`` (what each Keras geometric layer does); bicubic values are clipped to 0..255.
 
     Args:
         face: ``(H, W)`` or ``(H, W, 1)`` array with values 0..255.
@@ -494,8 +665,12 @@ def transform_face(face, angle: float = 0.0, shift: tuple[float, float] = (0.0, 
         raise ValueError(f"shift and zoom must be (x, y) pairs, got shift={shift!r}, zoom={zoom!r}")
     if angle != 0 or shift != (0, 0) or zoom != (1, 1):
         matrix = _affine_matrix(height, width, angle, shift[0], shift[1], zoom[0], zoom[1])
-        out = cv2.warpAffine(face, matrix, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        if interpolation not in _CV2_INTERPOLATION:
+            raise ValueError(f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}")
+        out = cv2.warpAffine(face, matrix, (width, height),
+                             flags=getattr(cv2, _CV2_INTERPOLATION[interpolation]) | cv2.WARP_INVERSE_MAP,
                              borderMode=_border(fill_mode), borderValue=float(cval))
+        out = np.clip(out, *VALUE_RANGE)
     if flip_horizontal:
         out = out[:, ::-1]
     if flip_vertical:
@@ -527,6 +702,24 @@ def _as_face_stack(faces) -> np.ndarray:
             raise ValueError("face pixel values must lie in 0..255")
         faces = np.rint(faces).astype(np.uint8)
     return faces
+
+
+def sharpness(faces) -> float:
+    """Mean absolute Laplacian of ``faces`` (one face or a batch, values 0..255), ignoring a 4-pixel border.
+
+    A simple measure of fine detail: blurring lowers it, so it shows how much an augmentation pipeline softens
+    the faces compared with the originals (the border is left out because fill modes invent it).
+    """
+    import cv2
+
+    stack = np.asarray(faces, dtype=np.float32)
+    if stack.ndim >= 3 and stack.shape[-1] == 1:
+        stack = stack[..., 0]
+    if stack.ndim == 2:
+        stack = stack[None]
+    if stack.ndim != 3 or min(stack.shape[1:]) <= 8:
+        raise ValueError(f"faces must be (H, W) or (N, H, W[, 1]) images larger than 8x8, got {np.shape(faces)}")
+    return float(np.mean([np.abs(cv2.Laplacian(face, cv2.CV_32F)[4:-4, 4:-4]).mean() for face in stack]))
 
 
 #: Uniform draws per augmented face: angle, shift x, shift y, zoom x, zoom y, flip h, flip v, brightness.

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-smoothing", type=float, default=0.0)
     s.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     s.add_argument("--augment", default="default", help="augmentation preset: none, light, default or strong")
+    s.add_argument("--warp", choices=["bicubic", "bilinear", "chained"], default="bicubic",
+                   help="how augmentation resamples: one bicubic (default) or bilinear warp per face, or chained "
+                        "Keras layers (RandomRotation, RandomTranslation, RandomZoom: three resamplings, blurrier)")
     s.add_argument("--patience", type=int, default=10, help="EarlyStopping patience in epochs")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--deterministic", action="store_true", help="op determinism (slower; same seed -> same weights)")

@@ -73,13 +73,15 @@ def class_weights(labels, method: str = "balanced", max_weight: float | None = 1
 
 
 def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0,
-                 sample_weights: dict[int, float] | None = None, drop_remainder: bool = False):
+                 sample_weights: dict[int, float] | None = None, drop_remainder: bool = False,
+                 warp: str = "bicubic"):
     """A ``tf.data.Dataset`` of ``(faces, one_hot_labels[, sample_weights])`` batches.
 
     ``images``: ``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 (0..255; the model rescales). ``augment``: a preset
     name (``"light"``, ``"default"``, ...), an :class:`~fer_helpers.augment.AugmentConfig`, a Keras layer, or None;
     it runs on whole batches inside the pipeline (``training=True``), so every epoch sees new variations while the
-    model trains on the previous batch (``prefetch``).
+    model trains on the previous batch (``prefetch``). ``warp`` says how a preset or config resamples (see
+    :func:`fer_helpers.augment.build_augmentation`): by default with one bicubic warp per face.
     """
     import tensorflow as tf
 
@@ -95,7 +97,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    layer = _augmentation_layer(augment, seed)
+    layer = _augmentation_layer(augment, seed, warp)
     if layer is not None:
         def apply(x, *rest):
             return (layer(tf.cast(x, tf.float32), training=True), *rest)
@@ -106,7 +108,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augmentation_layer(augment, seed):
+def _augmentation_layer(augment, seed, warp):
     if augment is None or augment == "none":
         return None
     from . import augment as aug
@@ -114,7 +116,7 @@ def _augmentation_layer(augment, seed):
     if isinstance(augment, str):
         augment = aug.get_preset(augment)
     if isinstance(augment, aug.AugmentConfig):
-        return aug.build_augmentation(augment, seed=seed)
+        return aug.build_augmentation(augment, seed=seed, warp=warp)
     return augment  # already a layer
 
 
@@ -264,6 +266,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: bool = False
     augment: str = "default"
+    warp: str = "bicubic"  # how augmentation resamples: one bicubic warp; "chained" = one Keras layer per transform
     patience: int = 10
     lr_patience: int = 4  # ReduceLROnPlateau: flat epochs before the learning rate is halved
     seed: int = 0
@@ -284,6 +287,10 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        from .augment import WARPS
+
+        if self.warp not in WARPS:
+            raise ValueError(f"warp must be one of {list(WARPS)}, got {self.warp!r}")
         if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
         if self.init_from is not None and not Path(self.init_from).is_file():
@@ -382,6 +389,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
                              "nothing to resume; choose another output directory to train again")
         if config_file.exists():  # a resumed run must use the settings it started with
             saved = json.loads(config_file.read_text())
+            saved.setdefault("warp", "chained")  # runs saved before the field existed augmented with chained layers
             config = TrainConfig(**saved)
     elif backup.exists() or (out_dir / CSV_LOG).exists():
         raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
@@ -395,7 +403,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     train_set, val_set = _split_data(data, config.val_fraction, config.seed)
     weights = class_weights(train_set.labels) if config.class_weights else None
     train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=config.seed, sample_weights=weights)
+                            augment=config.augment, seed=config.seed, sample_weights=weights, warp=config.warp)
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
@@ -466,7 +474,7 @@ def train_cli(args) -> int:
                          learning_rate=args.learning_rate, schedule=args.schedule, optimizer=args.optimizer,
                          warmup_epochs=args.warmup_epochs,
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
-                         augment=args.augment, patience=args.patience, seed=args.seed,
+                         augment=args.augment, warp=args.warp, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
                          precision=args.precision, init_from=args.init_from,
                          model_kwargs={"filters": args.filters} if args.filters else {})

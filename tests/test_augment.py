@@ -1,5 +1,6 @@
 """Tests of fer_helpers.augment: configs, the Keras layers (each ImageDataGenerator conversion checked on images
-with a known marker), the legacy ImageDataGenerator (including its swapped shifts), the fast grid and the widget."""
+with a known marker), the legacy ImageDataGenerator (including its swapped shifts), the fast grid, the widget, and
+RandomAffine (one bicubic warp, checked against OpenCV)."""
 
 import os
 
@@ -9,6 +10,7 @@ import dataclasses
 import math
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ tf = pytest.importorskip("tensorflow")
 
 from fer_helpers import augment as A  # noqa: E402
 from fer_helpers.augment import PRESETS, AugmentConfig  # noqa: E402
+from fer_helpers.synthetic import generate_faces  # noqa: E402
 
 SIZE = 48
 CENTRE = (SIZE - 1) / 2.0  # 23.5: rotations and zooms are about the image centre
@@ -426,7 +429,7 @@ def test_transform_face_matches_the_keras_layer(layer, kwargs, fill_mode):
     face = smooth_face()
     face[10:16, 28:36] = 250
     expected = np.asarray(layer(fill_mode)(face[None, :, :, None], training=True))[0, :, :, 0]
-    got = A.transform_face(face, fill_mode=fill_mode, **kwargs)
+    got = A.transform_face(face, fill_mode=fill_mode, interpolation="bilinear", **kwargs)
     difference = np.abs(got - expected)
     assert difference.mean() < 0.3 and difference.max() < 6  # OpenCV's fixed-point bilinear weights vs float
 
@@ -439,7 +442,8 @@ def test_transform_face_composes_like_the_layer_sequence():
         keras.layers.RandomZoom((-0.2, -0.2), (0.1, 0.1), fill_mode="nearest"),
     ])
     expected = np.asarray(layers(face[None, :, :, None], training=True))[0, :, :, 0]
-    single_warp = A.transform_face(face, angle=15, shift=(-0.05 * SIZE, 0.1 * SIZE), zoom=(1.1, 0.8))
+    single_warp = A.transform_face(face, angle=15, shift=(-0.05 * SIZE, 0.1 * SIZE), zoom=(1.1, 0.8),
+                                   interpolation="bilinear")
     assert np.abs(single_warp - expected)[4:-4, 4:-4].mean() < 1.5  # three interpolations vs one: a little blur
     wrong_order = A.transform_face(A.transform_face(face, zoom=(1.1, 0.8)), angle=15, shift=(-2.4, 4.8))
     assert np.abs(wrong_order - expected)[4:-4, 4:-4].mean() > 3
@@ -558,3 +562,117 @@ def test_explorer_builds_and_redraws_when_a_control_changes(faces):
     explorer.update()  # the update function, called directly
     assert explorer.rows[0].value != before
     assert explorer.last_redraw_ms < 1000
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# RandomAffine: one bicubic warp instead of three bilinear layers
+# ----------------------------------------------------------------------------------------------------------------------
+
+# (angle, shift_x, shift_y, zoom_x, zoom_y) per image: the identity, then two mixed transforms
+TRANSFORMS = np.array([[0, 0, 0, 1, 1], [10, 2.3, -1.7, 0.93, 1.05], [-7, -4.1, 3.3, 1.08, 0.9]], dtype=np.float32)
+
+
+def smooth_faces():
+    """Three smooth faces with a bright patch each (so OpenCV's 1/32-pixel fixed-point positions barely matter)."""
+    faces = np.stack([smooth_face(), np.roll(smooth_face(), 9, axis=1), smooth_face()[::-1].copy()])
+    for face, (r, c) in zip(faces, [(10, 28), (30, 5), (20, 20)]):
+        face[r:r + 6, c:c + 8] = 250
+    return np.stack([cv2.GaussianBlur(face, (0, 0), 1.0) for face in faces])[..., None]
+
+
+def test_affine_transforms_are_the_batched_affine_matrix():
+    rows = np.asarray(A.affine_transforms(SIZE, SIZE, *map(tf.constant, TRANSFORMS.T)))
+    for row, params in zip(rows, TRANSFORMS):
+        np.testing.assert_allclose(row, A._affine_matrix(SIZE, SIZE, *map(float, params)).ravel(), atol=1e-4)
+
+
+@pytest.mark.parametrize("fill_mode", A.FILL_MODES)
+def test_warp_bicubic_matches_opencv_and_keeps_the_identity_exact(fill_mode):
+    faces = smooth_faces()
+    rows = A.affine_transforms(SIZE, SIZE, *map(tf.constant, TRANSFORMS.T))
+    out = np.asarray(A.warp_bicubic(faces, rows, fill_mode, 17.0))[..., 0]
+    np.testing.assert_array_equal(out[0], faces[0, ..., 0])  # identity: weights (0, 1, 0, 0), no blur at all
+    for face, got, params in zip(faces[1:], out[1:], TRANSFORMS[1:]):
+        expected = cv2.warpAffine(face[..., 0], A._affine_matrix(SIZE, SIZE, *map(float, params)), (SIZE, SIZE),
+                                  flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=A._border(fill_mode),
+                                  borderValue=17.0)
+        difference = np.abs(got - expected)  # OpenCV rounds sample positions to 1/32 pixel
+        assert difference.mean() < 0.2 and difference.max() < 5, (difference.mean(), difference.max())
+        inner = difference[8:-8, 8:-8]  # away from the borders, where the jump to a constant fill amplifies it
+        assert inner.mean() < 0.15 and inner.max() < 2, (inner.mean(), inner.max())
+        np.testing.assert_allclose(np.clip(got, 0, 255), A.transform_face(face, *params[:1], tuple(params[1:3]), tuple(params[3:]),
+                                                         fill_mode=fill_mode, cval=17.0), atol=5)
+
+
+def test_warp_bicubic_integer_shift_moves_pixels_without_changing_them():
+    face = np.random.default_rng(1).integers(0, 256, (1, SIZE, SIZE, 1)).astype(np.float32)
+    rows = A.affine_transforms(SIZE, SIZE, *map(tf.constant, np.array([[0], [3], [-2], [1], [1]], np.float32)))
+    out = np.asarray(A.warp_bicubic(face, rows, "wrap"))
+    np.testing.assert_allclose(out, np.roll(face, (-2, 3), axis=(1, 2)), atol=1e-3)
+
+
+def test_single_warp_keeps_faces_sharper_than_the_layer_chain():
+    faces = np.asarray(generate_faces(per_class=3, seed=0)[0], dtype=np.float32)[..., None]
+    original = A.sharpness(faces)
+    measured = {warp: A.sharpness(np.asarray(A.build_augmentation("default", seed=0, warp=warp)(faces)))
+                for warp in ("chained", "bilinear", "bicubic")}
+    assert measured["chained"] < measured["bilinear"] < measured["bicubic"] <= 1.05 * original, measured
+    assert measured["chained"] < 0.75 * original  # three resamplings lose a quarter of the detail or more
+    assert A.sharpness(cv2.GaussianBlur(faces[0, ..., 0], (0, 0), 1.0)) < A.sharpness(faces[0])
+    with pytest.raises(ValueError, match="faces must be"):
+        A.sharpness(np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
+def test_random_affine_draws_within_the_ranges(interpolation):
+    image = marker(slice(22, 26), slice(22, 26))
+    moves = np.array([np.subtract(centroid(face), (CENTRE, CENTRE)) for face in augment(
+        A.RandomAffine(width_shift_range=0.25, interpolation=interpolation, seed=0), image, 32)])
+    assert np.abs(moves[:, 0]).max() < 0.5  # width_shift_range moves columns only
+    assert 6 < np.abs(moves[:, 1]).max() <= 0.25 * SIZE + 0.5 and moves[:, 1].std() > 3
+    bar = marker(slice(23, 25), slice(4, 44))  # a horizontal bar: rotation tilts it by the drawn angle
+    angles = []
+    for face in augment(A.RandomAffine(rotation_range=20, interpolation=interpolation, seed=1), bar, 32):
+        rows, cols = np.nonzero(face > 127)
+        angles.append(-np.degrees(np.arctan(np.polyfit(cols, rows, 1)[0])))
+    assert max(np.abs(angles)) <= 21 and min(angles) < -8 and max(angles) > 8
+    areas = [bright_area(face) for face in augment(
+        A.RandomAffine(zoom_bounds=(0.7, 0.8), interpolation=interpolation, seed=2), image, 8)]
+    assert min(areas) > bright_area(image)  # scales below 1 zoom in: the marker grows
+
+
+def test_random_affine_layer_conventions(tmp_path, faces):
+    layer = A.RandomAffine(12, 0.1, 0.1, (0.9, 1.1), seed=3, name="affine")
+    np.testing.assert_array_equal(np.asarray(layer(faces, training=False)), faces.astype(np.float32))
+    out = np.asarray(layer(faces))  # a direct call augments, like the Keras preprocessing layers
+    assert out.shape == faces.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 255
+    assert np.asarray(layer(faces[0])).shape == faces[0].shape
+    again = np.asarray(A.RandomAffine(12, 0.1, 0.1, (0.9, 1.1), seed=3)(faces))
+    np.testing.assert_array_equal(out, again)
+    clone = A.RandomAffine.from_config(layer.get_config())
+    assert (clone.rotation_range, clone.zoom_bounds, clone.interpolation) == (12.0, (0.9, 1.1), "bicubic")
+    inputs = keras.Input((SIZE, SIZE, 1))
+    model = keras.Model(inputs, A.build_augmentation("default", seed=3, warp="bicubic")(inputs))
+    model.save(tmp_path / "aug.keras")
+    inner = keras.saving.load_model(tmp_path / "aug.keras").get_layer("augmentation")
+    assert [type(l).__name__ for l in inner.layers] == ["RandomAffine", "RandomFlip", "RandomBrightnessMultiply"]
+    assert inner.get_layer("affine").rotation_range == 12.0
+    with pytest.raises(ValueError, match="rotation_range"):
+        A.RandomAffine(rotation_range=200)
+    with pytest.raises(ValueError, match="interpolation"):
+        A.RandomAffine(interpolation="lanczos")
+    with pytest.raises(ValueError, match="warp must be one of"):
+        A.build_augmentation("default", warp="cubic")
+    flips_only = A.build_augmentation(AugmentConfig(horizontal_flip=True), warp="bicubic")
+    assert [type(l).__name__ for l in flips_only.layers] == ["RandomFlip"]
+
+
+def test_random_affine_runs_in_tf_data_with_fresh_draws(faces):
+    from fer_helpers.training import make_dataset
+
+    images, labels = np.repeat(faces[..., 0], 3, axis=0), np.arange(12) % 7
+    ds = make_dataset(images, labels, batch_size=5, shuffle=False, augment="default", warp="bicubic")
+    first = np.concatenate([x for x, _ in ds.as_numpy_iterator()])
+    second = np.concatenate([x for x, _ in ds.as_numpy_iterator()])
+    assert first.shape == (12, SIZE, SIZE, 1) and not np.allclose(first, second)
+    assert not np.allclose(first[0], first[4])  # the same face gets different transforms

@@ -83,6 +83,22 @@ def test_config_validation_names_the_argument():
         training.TrainConfig(epochs=0).validate()
     with pytest.raises(ValueError, match="schedule"):
         training.TrainConfig(schedule="step").validate()
+    with pytest.raises(ValueError, match="warp must be one of"):
+        training.TrainConfig(warp="cubic").validate()
+
+
+def test_training_augments_with_one_bicubic_warp_by_default():
+    from fer_helpers.augment import RandomAffine
+
+    assert training.TrainConfig().warp == "bicubic"
+    layer = training._augmentation_layer("default", 0, training.TrainConfig().warp)
+    assert [type(l) for l in layer.layers][0] is RandomAffine and layer.layers[0].interpolation == "bicubic"
+    chained = training._augmentation_layer("default", 0, "chained")
+    assert [l.name for l in chained.layers][:3] == ["rotation", "translation", "zoom"]
+    from fer_helpers.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--out", "run", "--warp", "chained"])
+    assert args.warp == "chained" and build_parser().parse_args(["train", "--out", "run"]).warp == "bicubic"
 
 
 @pytest.mark.slow
