@@ -4,12 +4,16 @@ Prints
   * milliseconds per augment_grid redraw (4 faces x 8 columns, what lesson 4's sliders redraw), and per full
     explorer redraw (grid + PNG encoding of the rows),
   * images per second of build_augmentation(...) inside a tf.data pipeline
-    (``ds.batch(B).map(lambda x, y: (aug(x, training=True), y), AUTOTUNE).prefetch``), and, for comparison, of the
-    legacy ImageDataGenerator.flow.
+    (``ds.batch(B).map(lambda x, y: (aug(x, training=True), y), AUTOTUNE).prefetch``) for each ``warp`` (the chained
+    Keras layers, one bilinear and one bicubic RandomAffine warp), and, for comparison, of the legacy
+    ImageDataGenerator.flow,
+  * how sharp the augmented faces stay: ``augment.sharpness`` (mean absolute Laplacian) of the originals and after
+    each warp.
 
-Uses synthetic 48x48 faces (smoothed noise), so it needs no data set. Run:
+Uses synthetic 48x48 faces (smoothed noise), so it needs no data set; ``--data FER2013.csv`` measures sharpness on the
+first 1,024 Training faces of a real file instead. Run:
 
-    python benchmarks/bench_augment.py [--images 4096] [--batch 64] [--preset default]
+    python benchmarks/bench_augment.py [--images 4096] [--batch 64] [--preset default] [--data PATH]
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--repeats", type=int, default=100, help="redraws to time")
+    parser.add_argument("--data", default=None, help="FER2013 CSV for the sharpness figures (default: synthetic)")
     args = parser.parse_args()
 
     from fer_helpers import augment as A
@@ -77,26 +82,36 @@ def main() -> None:
 
     faces = synthetic_faces(args.images, seed=1)
     labels = np.arange(args.images) % 7
-    aug = A.build_augmentation(config, seed=0)
-    print(f"Keras layers: {[layer.name for layer in aug.layers]}")
 
-    def pipeline(augmented: bool):
+    def pipeline(aug):
         ds = tf.data.Dataset.from_tensor_slices((faces, labels)).batch(args.batch)
-        if augmented:
+        if aug is not None:
             ds = ds.map(lambda x, y: (aug(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
         else:
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    for augmented in (False, True):
-        ds = pipeline(augmented)
+    if args.data:
+        from fer_helpers.data import load_fer2013
+
+        sample, where = load_fer2013(args.data).split("Training").images[:1024], f"first 1,024 Training faces"
+    else:
+        sample, where = synthetic_faces(1024, seed=2)[..., 0], "1,024 synthetic faces"
+    sample = sample.astype(np.float32)[..., None]
+    print(f"sharpness (mean |Laplacian|) of {where}: {A.sharpness(sample):.1f} before augmentation")
+    for warp in (None,) + A.WARPS:
+        aug = None if warp is None else A.build_augmentation(config, seed=0, warp=warp)
+        ds = pipeline(aug)
         for _ in ds.take(2):  # trace the map function
             pass
         start = time.perf_counter()
         count = sum(int(x.shape[0]) for x, _ in ds)
         seconds = time.perf_counter() - start
-        name = "tf.data + build_augmentation" if augmented else "tf.data, no augmentation"
-        print(f"{name + ':':31s} {count / seconds:9.0f} images/s (batch {args.batch}, {count} images)")
+        name = f"tf.data + warp={warp!r}" if aug is not None else "tf.data, no augmentation"
+        after = "" if aug is None else f", sharpness after: {A.sharpness(np.asarray(aug(sample, training=True))):.1f}"
+        print(f"{name + ':':31s} {count / seconds:9.0f} images/s (batch {args.batch}, {count} images){after}")
+        if aug is not None:
+            print(f"{'':33s}layers: {[layer.name for layer in aug.layers]}")
 
     generator = A.legacy_generator(config)
     n_legacy = min(args.images, 1024)

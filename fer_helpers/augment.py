@@ -361,8 +361,8 @@ def warp_bicubic(images, transforms, fill_mode: str = "nearest", fill_value: flo
     iy = ops.cast(y0, "int32")[:, None, :] + offsets
     index = _fold_index(iy, height, fill_mode)[:, :, None, :] * width + _fold_index(ix, width, fill_mode)[:, None]
     batch = ops.shape(images)[0]
-    flat = ops.reshape(images, (batch, height * width, channels))
-    samples = ops.take_along_axis(flat, ops.reshape(index, (batch, -1, 1)), axis=1)
+    index = index + ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1, 1, 1))
+    samples = ops.take(ops.reshape(images, (-1, channels)), ops.reshape(index, (-1,)), axis=0)  # one flat gather
     samples = ops.reshape(samples, (batch, 4, 4, height * width, channels))
     if fill_mode == "constant":
         inside = ((iy >= 0) & (iy < height))[:, :, None, :] & ((ix >= 0) & (ix < width))[:, None]
