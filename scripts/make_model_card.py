@@ -128,6 +128,14 @@ def _filters(recipe: dict) -> list[int]:
     return list(recipe.get("model_kwargs", {}).get("filters", default))
 
 
+#: How each stage's augmentation resampled (runs saved before ``TrainConfig.warp`` existed used the chained layers)
+_WARP_TEXT = {
+    "chained": "applied with chained Keras layers (`--warp chained`: three resamplings, blurred training faces)",
+    "bilinear": "applied with one bilinear warp per face (`--warp bilinear`)",
+    "bicubic": "applied with one bicubic warp per face (`--warp bicubic`, sharp training faces)",
+}
+
+
 def _stage_text(number: int, stage: dict, previous: dict | None) -> str:
     r = stage["recipe"]
     hours = (stage["wall_time_s"] or 0) / 3600
@@ -139,7 +147,8 @@ def _stage_text(number: int, stage: dict, previous: dict | None) -> str:
     return (f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: {r['epochs']} epochs, "
             f"batch {r['batch_size']}, {r['optimizer']} with peak learning rate {r['learning_rate']} and a "
             f"{r['schedule']} schedule ({r['warmup_epochs']} warm-up epoch), label smoothing {r['label_smoothing']}, "
-            f"augmentation preset `{r['augment']}`, {r['precision']} training (saved as float32), seed {r['seed']}. "
+            f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
+            f"(saved as float32), seed {r['seed']}. "
             f"Best PublicTest epoch {stage['best_epoch']} of {stage['epochs_run']} "
             f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h.")
 
@@ -162,8 +171,9 @@ def _card(info, report, log) -> str:
                   + f". It was trained for {info['epochs_run']} epochs in all ({hours:.1f} h) on a 2-core CPU (no GPU "
                   "was available), in stages that each fitted one working session; the last epoch reached "
                   f"{info['train_accuracy_last_epoch']:.1%} training accuracy under augmentation. The published "
-                  "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: rerun the recipe with longer "
-                  "schedules (e.g. `EPOCHS1=200`; on a GPU add `PRECISION=mixed_float16`), then `python "
+                  "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: train from scratch with the "
+                  "sharp single-warp augmentation throughout and longer schedules (on a GPU add "
+                  "`PRECISION=mixed_float16`), then `python "
                   f"scripts/make_model_card.py runs/pretrained/stage{len(info['stages'])}` to ship the result and "
                   "rewrite this card.")
     stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None)

@@ -66,21 +66,25 @@ def test_recorded_publictest_accuracy_reproduces(capsys):
 
 
 @pytest.mark.slow
-def test_recipe_script_trains_both_stages_and_skips_finished_ones(tmp_path):
+def test_recipe_script_trains_every_stage_and_skips_finished_ones(tmp_path):
     """scripts/train_pretrained.sh end to end on a tiny generated data set, one epoch per stage."""
     repo = Path(__file__).resolve().parents[1]
     images, labels = generate_faces(per_class=20, seed=3)
     csv = write_fer_csv(tmp_path / "tiny.csv", images, labels, assign_usage(labels, seed=3, fractions=(0.8, 0.2, 0)))
     out = tmp_path / "pretrained"
-    env = {**os.environ, "PY": sys.executable, "EPOCHS1": "1", "EPOCHS2": "1", "PRECISION": "float32",
+    env = {**os.environ, "PY": sys.executable, "EPOCHS1": "1", "EPOCHS2": "1", "EPOCHS3": "1", "PRECISION": "float32",
            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(repo)}
     cmd = ["bash", str(repo / "scripts" / "train_pretrained.sh"), str(csv), str(out)]
     subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    stage1, stage2 = (json.loads((out / s / "config.json").read_text()) for s in ("stage1", "stage2"))
+    names = ("stage1", "stage2", "stage3")
+    stage1, stage2, stage3 = (json.loads((out / s / "config.json").read_text()) for s in names)
     assert stage1["init_from"] is None and stage1["augment"] == "light" and stage1["learning_rate"] == 1e-3
     assert stage2["init_from"] == str(out / "stage1" / "best_model.keras")
     assert stage2["augment"] == "default" and stage2["label_smoothing"] == 0.1 and stage2["learning_rate"] == 3e-4
-    for s in ("stage1", "stage2"):
+    assert stage1["warp"] == stage2["warp"] == "chained"  # as the shipped model's first two stages were trained
+    assert stage3["init_from"] == str(out / "stage2" / "best_model.keras") and stage3["warp"] == "bicubic"
+    assert stage3["augment"] == "default" and stage3["label_smoothing"] == 0.1 and stage3["learning_rate"] == 3e-4
+    for s in names:
         assert (out / s / "metrics.json").exists() and len(pd.read_csv(out / s / "training_log.csv")) == 1
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    assert "stage1: finished, skipped" in again.stdout and "stage2: finished, skipped" in again.stdout
+    assert all(f"{s}: finished, skipped" in again.stdout for s in names)
