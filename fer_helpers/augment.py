@@ -342,13 +342,17 @@ def warp_bicubic(images, transforms, fill_mode: str = "nearest", fill_value: flo
     ``transforms`` rows are ``[a0, a1, a2, b0, b1, b2]``: output pixel ``(x, y)`` samples the input at
     ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``, pixel centres on integers, the convention of
     ``keras.ops.image.affine_transform`` (which offers only nearest and bilinear sampling) and of
-    ``cv2.warpAffine(..., flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)``, which this matches. Each output pixel is a
-    weighted sum of 4x4 input pixels, gathered with ``keras.ops``, so it runs in ``tf.data`` and on every backend.
+    ``cv2.warpAffine(..., flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)``, which this matches up to OpenCV's rounding
+    of sample positions to 1/32 pixel. Each output pixel is a weighted sum of 4x4 input pixels, gathered with
+    ``keras.ops`` (so any backend; inside ``tf.data``, TensorFlow). Height and width must be known.
     Samples outside the image follow ``fill_mode`` (as :data:`FILL_MODES`; ``"constant"`` reads ``fill_value``).
     The result can overshoot the input range slightly near sharp edges (bicubic ringing); callers clip.
     """
     images = ops.convert_to_tensor(images, "float32")
     transforms = ops.convert_to_tensor(transforms, "float32")
+    if len(images.shape) != 4 or any(d is None for d in images.shape[1:]):
+        raise ValueError(f"images must be a (batch, height, width, channels) batch with known height, width and "
+                         f"channels, got shape {tuple(images.shape)}")
     height, width, channels = (int(d) for d in images.shape[1:])
     ys, xs = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32), indexing="ij")
     xs, ys = ops.convert_to_tensor(xs.reshape(1, -1)), ops.convert_to_tensor(ys.reshape(1, -1))
@@ -391,16 +395,20 @@ class RandomAffine(layers.Layer):
 
     Chaining ``RandomRotation``, ``RandomTranslation`` and ``RandomZoom`` resamples every image three times, and each
     bilinear resampling at a fractional position averages neighbouring pixels: on FER2013 faces the chain removes
-    over half of the fine detail (mean absolute Laplacian, ``benchmarks/bench_augment_sharpness.py``), so the
-    network trains on blurrier faces than it is tested on. This layer composes the three transforms into one
-    matrix and samples once, bicubically (OpenCV's kernel) by default, which keeps faces nearly as sharp as the
-    originals; ``interpolation="bilinear"`` uses ``keras.ops.image.affine_transform`` instead.
+    over half of the fine detail (:func:`sharpness`, the mean absolute Laplacian, falls from 30 to 13;
+    ``benchmarks/bench_augment.py --data``), so the network trains on blurrier faces than it is tested on. About
+    half of that loss comes from resampling three times, the other half from bilinear sampling itself (one bilinear
+    warp: 21). This layer composes the three transforms into one matrix and samples once, bicubically (OpenCV's
+    kernel) by default, which keeps faces nearly as sharp as the originals (27); ``interpolation="bilinear"`` uses
+    ``keras.ops.image.affine_transform`` instead.
 
-    Parameters are drawn per image exactly as the chained layers and :func:`augment_grid` draw them: an angle
-    uniform in ``+-rotation_range`` degrees, shifts uniform in ``+-range * size`` pixels, independent x and y scales
-    of the sampling grid uniform in ``zoom_bounds`` (below 1 zooms in). Acts only when ``training`` is true (a direct
-    call counts as training, as for the Keras preprocessing layers). Input ``(B, H, W, C)`` or ``(H, W, C)`` with
-    values in ``value_range``; the output is clipped to it (bicubic sampling overshoots a little at sharp edges).
+    Parameters are drawn per image from the distributions that the chained layers and :func:`augment_grid` use:
+    an angle uniform in ``+-rotation_range`` degrees, shifts uniform in ``+-range * size`` pixels, independent x and
+    y scales of the sampling grid uniform in ``zoom_bounds`` (below 1 zooms in). Acts only when ``training`` is true
+    (a direct call counts as training, as for the Keras preprocessing layers). Input ``(B, H, W, C)`` or ``(H, W, C)``
+    (channels last, known height and width) with values in ``value_range``; the output is clipped to it (bicubic
+    sampling overshoots a little at sharp edges). Works in ``tf.data`` with the TensorFlow backend, like the Keras
+    preprocessing layers it replaces.
     """
 
     def __init__(self, rotation_range=0.0, width_shift_range=0.0, height_shift_range=0.0, zoom_bounds=(1.0, 1.0),
@@ -462,45 +470,50 @@ class RandomAffine(layers.Layer):
         return config
 
 
-#: How :func:`build_augmentation` resamples: ``"chained"`` (one Keras layer per transform, the direct port of
-#: ``ImageDataGenerator``), or one :class:`RandomAffine` warp, ``"bicubic"`` (what training uses) or ``"bilinear"``.
-WARPS: tuple[str, ...] = ("chained", "bicubic", "bilinear")
+#: How :func:`build_augmentation` resamples: one :class:`RandomAffine` warp, ``"bicubic"`` (the default, what
+#: training uses) or ``"bilinear"``, or ``"chained"`` (one Keras layer per transform, the direct port of
+#: ``ImageDataGenerator``).
+WARPS: tuple[str, ...] = ("bicubic", "bilinear", "chained")
 
 
 def build_augmentation(config: AugmentConfig | str = "default", seed: int | None = None,
-                       name: str = "augmentation", warp: str = "chained") -> keras.Sequential:
+                       name: str = "augmentation", warp: str = "bicubic") -> keras.Sequential:
     """A ``keras.Sequential`` of preprocessing layers equivalent to ``config``.
 
-    Layers, in ``ImageDataGenerator``'s order (each only when its setting is non-zero):
-    ``RandomRotation(rotation_range / 360)``, ``RandomTranslation(height_shift_range, width_shift_range)``,
-    ``RandomZoom((low - 1, high - 1), width_factor=(low - 1, high - 1))``, ``RandomFlip("horizontal")`` and/or
-    ``RandomFlip("vertical")`` (separate layers, so the two flips are independent), and
-    :class:`RandomBrightnessMultiply` for ``brightness_range``; the geometric layers get the config's ``fill_mode``
-    and ``cval`` and bilinear interpolation. The module docstring explains each conversion. A config that
-    does nothing gives a Sequential holding one ``Rescaling(1.0)`` layer (the identity, but with float32 output like
-    the others).
+    Layers, in ``ImageDataGenerator``'s order (each only when its setting is non-zero): the geometric transforms,
+    then ``RandomFlip("horizontal")`` and/or ``RandomFlip("vertical")`` (separate layers, so the two flips are
+    independent), then :class:`RandomBrightnessMultiply` for ``brightness_range``. ``warp`` decides the geometric
+    part:
 
-    Input: faces ``(B, H, W, 1)`` (or one face ``(H, W, 1)``) with values 0..255, any dtype; output: float32, same
-    shape and range. Augments with ``training=True`` (and when called without ``training``), returns the input
-    unchanged with ``training=False``. In ``tf.data``: ``ds.map(lambda x, y: (aug(x, training=True), y))``.
+    * ``"bicubic"`` (default, what training uses) or ``"bilinear"``: one :class:`RandomAffine` that composes rotation,
+      shift and zoom and resamples each face once, as ``ImageDataGenerator`` does.
+    * ``"chained"``: the layer-by-layer port, ``RandomRotation(rotation_range / 360)``,
+      ``RandomTranslation(height_shift_range, width_shift_range)`` and
+      ``RandomZoom((low - 1, high - 1), width_factor=(low - 1, high - 1))``, each resampling bilinearly. The module
+      docstring explains each conversion; three resamplings blur the faces (see :class:`RandomAffine`).
 
-    With ``warp="bicubic"`` or ``"bilinear"`` the three geometric layers are replaced by one :class:`RandomAffine`
-    that resamples once (same parameter draws, same order of transforms). Training uses ``"bicubic"``: the chain
-    resamples three times and blurs the faces (see :class:`RandomAffine`).
+    Both draw their parameters from the same distributions. The geometric layers get the config's ``fill_mode`` and
+    ``cval``. A config that does nothing gives a Sequential holding one ``Rescaling(1.0)`` layer (the identity).
+
+    Input: faces ``(B, H, W, 1)`` (or one face ``(H, W, 1)``) with values 0..255, any dtype; output: same shape and
+    range, in the layers' compute dtype (float32 unless a mixed-precision policy was set before they were built).
+    Augments with ``training=True`` (and when called without ``training``), returns the input unchanged with
+    ``training=False``. In ``tf.data`` (TensorFlow backend): ``ds.map(lambda x, y: (aug(x, training=True), y))``.
 
     Args:
         config: an :class:`AugmentConfig`, or a preset name.
-        seed: makes the random draws reproducible (each layer gets ``seed + i``); ``None`` draws fresh ones.
+        seed: makes the random draws reproducible; each role has its own seed (geometry ``seed``, horizontal flip
+            ``seed + 3``, vertical flip ``seed + 4``, brightness ``seed + 5``; in the chain rotation, translation
+            and zoom take ``seed``, ``seed + 1``, ``seed + 2``), so the warps draw the same flips and brightness.
+            ``None`` draws fresh ones.
         warp: one of :data:`WARPS`.
     """
     config = _as_config(config)
     if warp not in WARPS:
         raise ValueError(f"warp must be one of {list(WARPS)}, got {warp!r}")
-    layer_seeds = iter(range(10)) if seed is None else iter(range(seed, seed + 10))
 
-    def next_seed():
-        s = next(layer_seeds)
-        return None if seed is None else s
+    def role_seed(offset: int):
+        return None if seed is None else seed + offset
 
     geometry = dict(fill_mode=config.fill_mode, fill_value=config.cval, interpolation="bilinear")
     stack: list[layers.Layer] = []
@@ -508,27 +521,27 @@ def build_augmentation(config: AugmentConfig | str = "default", seed: int | None
     if warp != "chained" and (geometric or config.has_zoom):
         stack.append(RandomAffine(config.rotation_range, config.width_shift_range, config.height_shift_range,
                                   config.zoom_bounds, fill_mode=config.fill_mode, cval=config.cval,
-                                  interpolation=warp, seed=next_seed(), name="affine"))
+                                  interpolation=warp, seed=role_seed(0), name="affine"))
     if warp == "chained" and config.rotation_range > 0:
-        stack.append(layers.RandomRotation(config.rotation_range / 360.0, seed=next_seed(), name="rotation",
+        stack.append(layers.RandomRotation(config.rotation_range / 360.0, seed=role_seed(0), name="rotation",
                                            **geometry))
     if warp == "chained" and (config.width_shift_range > 0 or config.height_shift_range > 0):
         stack.append(layers.RandomTranslation(height_factor=config.height_shift_range,
                                               width_factor=config.width_shift_range,
-                                              seed=next_seed(), name="translation", **geometry))
+                                              seed=role_seed(1), name="translation", **geometry))
     if warp == "chained" and config.has_zoom:
         low, high = config.zoom_bounds
         factor = (low - 1.0, high - 1.0)
-        stack.append(layers.RandomZoom(height_factor=factor, width_factor=factor, seed=next_seed(), name="zoom",
+        stack.append(layers.RandomZoom(height_factor=factor, width_factor=factor, seed=role_seed(2), name="zoom",
                                        **geometry))
     # One layer per direction: RandomFlip("horizontal_and_vertical") tosses ONE coin for both axes (no flip or a
     # 180-degree turn), whereas ImageDataGenerator flips each axis independently.
     if config.horizontal_flip:
-        stack.append(layers.RandomFlip(mode="horizontal", seed=next_seed(), name="flip_horizontal"))
+        stack.append(layers.RandomFlip(mode="horizontal", seed=role_seed(3), name="flip_horizontal"))
     if config.vertical_flip:
-        stack.append(layers.RandomFlip(mode="vertical", seed=next_seed(), name="flip_vertical"))
+        stack.append(layers.RandomFlip(mode="vertical", seed=role_seed(4), name="flip_vertical"))
     if config.brightness_range is not None and config.brightness_range != (1.0, 1.0):
-        stack.append(RandomBrightnessMultiply(config.brightness_range, value_range=VALUE_RANGE, seed=next_seed(),
+        stack.append(RandomBrightnessMultiply(config.brightness_range, value_range=VALUE_RANGE, seed=role_seed(5),
                                               name="brightness"))
     if not stack:
         stack.append(layers.Rescaling(1.0, name="identity"))  # identity that still outputs float32

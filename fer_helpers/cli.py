@@ -10,6 +10,10 @@ import os
 import sys
 
 
+#: fer_helpers.augment.WARPS, repeated here so that parsing arguments does not import Keras (a test keeps them equal)
+WARPS = ("bicubic", "bilinear", "chained")
+
+
 def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -53,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-smoothing", type=float, default=0.0)
     s.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     s.add_argument("--augment", default="default", help="augmentation preset: none, light, default or strong")
-    s.add_argument("--warp", choices=["bicubic", "bilinear", "chained"], default="bicubic",
+    s.add_argument("--warp", choices=WARPS, default="bicubic",
                    help="how augmentation resamples: one bicubic (default) or bilinear warp per face, or chained "
                         "Keras layers (RandomRotation, RandomTranslation, RandomZoom: three resamplings, blurrier)")
     s.add_argument("--patience", type=int, default=10, help="EarlyStopping patience in epochs")

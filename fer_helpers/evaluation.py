@@ -224,6 +224,29 @@ def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 2
     return EvaluationResult.from_predictions(y_true, probabilities=probabilities, tta=tta)
 
 
+def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bool = False,
+                     precision: str = "float32") -> dict[float, float]:
+    """Accuracy of ``model`` on ``images`` blurred with a Gaussian of each standard deviation in ``sigmas`` (pixels).
+
+    A diagnostic for a train/test mismatch in sharpness: a model trained on faces as sharp as its test faces scores
+    best at ``sigma=0`` and loses accuracy as the blur grows; one that scores *higher* on blurred faces was trained
+    on blurrier faces than it is tested on (lesson 4 shows how chained augmentation layers cause that). ``0`` means
+    the faces unchanged. Returns ``{sigma: accuracy}`` in the order given.
+    """
+    import cv2
+
+    faces = prepare_faces(images)[..., 0].astype(np.float32)
+    scores = {}
+    for sigma in sigmas:
+        sigma = float(sigma)
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"sigmas must be standard deviations >= 0 in pixels, got {sigma}")
+        blurred = faces if sigma == 0 else np.stack([cv2.GaussianBlur(face, (0, 0), sigma) for face in faces])
+        blurred = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)[..., None]  # as a blurred photo would arrive
+        scores[sigma] = evaluate_model(model, blurred, labels, tta=tta, precision=precision).accuracy
+    return scores
+
+
 def _as_result(result_or_confusion) -> np.ndarray:
     if isinstance(result_or_confusion, EvaluationResult):
         return result_or_confusion.confusion

@@ -130,7 +130,7 @@ def _filters(recipe: dict) -> list[int]:
 
 #: How each stage's augmentation resampled (runs saved before ``TrainConfig.warp`` existed used the chained layers)
 _WARP_TEXT = {
-    "chained": "applied with chained Keras layers (`--warp chained`: three resamplings, blurred training faces)",
+    "chained": "applied with chained Keras layers (`--warp chained`: one resampling per transform, blurred faces)",
     "bilinear": "applied with one bilinear warp per face (`--warp bilinear`)",
     "bicubic": "applied with one bicubic warp per face (`--warp bicubic`, sharp training faces)",
 }

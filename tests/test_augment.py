@@ -51,6 +51,11 @@ def bright_area(image, threshold=127.0):
     return int((np.asarray(image).reshape(SIZE, SIZE) > threshold).sum())
 
 
+def port(config, seed=None):
+    """``build_augmentation`` as the layer-by-layer port of ImageDataGenerator, whose conversions these tests check."""
+    return A.build_augmentation(config, seed=seed, warp="chained")
+
+
 def augment(aug, image, n):
     """Apply a Keras augmentation to ``n`` copies of one image (training mode); returns (n, 48, 48) numpy."""
     batch = np.repeat(np.asarray(image)[None], n, axis=0)
@@ -147,14 +152,14 @@ def test_get_preset_is_case_insensitive_and_lists_names_on_error():
 
 
 def test_rotation_degrees_become_fraction_of_a_turn():
-    layer = A.build_augmentation(AugmentConfig(rotation_range=30), seed=0).get_layer("rotation")
+    layer = port(AugmentConfig(rotation_range=30), seed=0).get_layer("rotation")
     assert layer.factor == pytest.approx((-30 / 360, 30 / 360))
     # Degrees cannot be passed unchanged: the layer wants a fraction of a turn.
     with pytest.raises(ValueError):
         keras.layers.RandomRotation(30)
     # Behaviour: a marker 16 px right of the centre ends up at angles within +-30 degrees, covering that range.
     image = marker(slice(22, 26), slice(38, 42))
-    aug = A.build_augmentation(AugmentConfig(rotation_range=30), seed=0)
+    aug = port(AugmentConfig(rotation_range=30), seed=0)
     angles = []
     for out in augment(aug, image, 64):
         row, col = centroid(out)
@@ -168,13 +173,13 @@ def test_zoom_range_converts_to_scale_minus_one_not_a_sign_flip(keep_numpy_rando
     square = marker(slice(20, 28), slice(20, 28))  # 8x8 = 64 bright pixels, centred
     assert bright_area(square) == 64
     # zoom_range (0.5, 0.5): sampling grid halved -> zoom IN, the square doubles to 16x16.
-    zoom_in = A.build_augmentation(AugmentConfig(zoom_range=(0.5, 0.5)), seed=0)
+    zoom_in = port(AugmentConfig(zoom_range=(0.5, 0.5)), seed=0)
     layer = zoom_in.get_layer("zoom")
     assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.5, -0.5))
     assert (layer.width_lower, layer.width_upper) == pytest.approx((-0.5, -0.5))
     assert bright_area(augment(zoom_in, square, 1)[0]) == pytest.approx(256, abs=40)
     # zoom_range (2.0, 2.0): zoom OUT, the square shrinks to 4x4.
-    zoom_out = A.build_augmentation(AugmentConfig(zoom_range=(2.0, 2.0)), seed=0)
+    zoom_out = port(AugmentConfig(zoom_range=(2.0, 2.0)), seed=0)
     assert zoom_out.get_layer("zoom").height_lower == pytest.approx(1.0)
     assert bright_area(augment(zoom_out, square, 1)[0]) == pytest.approx(16, abs=8)
     # ImageDataGenerator reads the same numbers the same way ...
@@ -183,7 +188,7 @@ def test_zoom_range_converts_to_scale_minus_one_not_a_sign_flip(keep_numpy_rando
     # ... and a positive RandomZoom factor zooms OUT (factor = scale - 1).
     assert bright_area(augment(keras.layers.RandomZoom((0.5, 0.5), (0.5, 0.5)), square, 1)[0]) < 64
     # An asymmetric, zoom-in-only range stays zoom-in only (a sign flip of the offsets would zoom out).
-    zoom_in_only = A.build_augmentation(AugmentConfig(zoom_range=(0.8, 0.9)), seed=1)
+    zoom_in_only = port(AugmentConfig(zoom_range=(0.8, 0.9)), seed=1)
     assert zoom_in_only.get_layer("zoom").height_lower == pytest.approx(-0.2)
     areas = [bright_area(out) for out in augment(zoom_in_only, square, 16)]
     assert min(areas) > 64
@@ -191,7 +196,7 @@ def test_zoom_range_converts_to_scale_minus_one_not_a_sign_flip(keep_numpy_rando
 
 def test_zoom_draws_horizontal_and_vertical_scales_independently():
     square = marker(slice(16, 32), slice(16, 32))
-    aug = A.build_augmentation(AugmentConfig(zoom_range=0.3), seed=2)
+    aug = port(AugmentConfig(zoom_range=0.3), seed=2)
     assert aug.get_layer("zoom").width_factor is not None
     aspect_gaps = []
     for out in augment(aug, square, 32):
@@ -204,7 +209,7 @@ def test_zoom_draws_horizontal_and_vertical_scales_independently():
 
 @pytest.mark.parametrize("field, moving_axis", [("width_shift_range", 1), ("height_shift_range", 0)])
 def test_shifts_move_along_the_named_axis(field, moving_axis):
-    aug = A.build_augmentation(AugmentConfig(**{field: 0.25}), seed=0)
+    aug = port(AugmentConfig(**{field: 0.25}), seed=0)
     layer = aug.get_layer("translation")
     assert layer.width_factor == (0.25 if field == "width_shift_range" else 0.0)
     assert layer.height_factor == (0.25 if field == "height_shift_range" else 0.0)
@@ -224,7 +229,7 @@ def test_shifts_move_along_the_named_axis(field, moving_axis):
 ])
 def test_flips_are_explicit_and_independent(config, names, allowed):
     corner = marker(slice(4, 8), slice(4, 8))
-    aug = A.build_augmentation(config, seed=0)
+    aug = port(config, seed=0)
     assert [layer.name for layer in aug.layers] == names
     assert [layer.mode for layer in aug.layers] == [name.split("_")[1] for name in names]
     seen = {tuple(round(v, 1) for v in centroid(out)) for out in augment(aug, corner, 32)}
@@ -242,7 +247,7 @@ def test_fill_mode_and_cval_are_passed_to_every_geometric_layer():
     assert keras.layers.RandomRotation(0.1).fill_mode == "reflect"  # the layers' default differs from ImageDataGen.
     for fill_mode in A.FILL_MODES:
         config = PRESETS["strong"].replace(fill_mode=fill_mode, cval=17)
-        aug = A.build_augmentation(config)
+        aug = port(config)
         for name in ("rotation", "translation", "zoom"):
             assert aug.get_layer(name).fill_mode == fill_mode
             assert aug.get_layer(name).fill_value == 17
@@ -252,7 +257,7 @@ def test_fill_mode_behaviour_nearest_reflect_constant():
     image = marker(slice(None), slice(47, 48), value=200.0, background=100.0)  # bright last column
 
     def right_runs(fill_mode):
-        aug = A.build_augmentation(AugmentConfig(width_shift_range=0.25, fill_mode=fill_mode), seed=0)
+        aug = port(AugmentConfig(width_shift_range=0.25, fill_mode=fill_mode), seed=0)
         outs = augment(aug, image, 32)
         runs = []
         for out in outs:
@@ -267,7 +272,7 @@ def test_fill_mode_behaviour_nearest_reflect_constant():
     assert run >= 5 and outs.min() > 99
     outs, run = right_runs("reflect")  # mirrored: the bright column appears at most twice
     assert run <= 3 and outs.min() > 99
-    aug = A.build_augmentation(AugmentConfig(width_shift_range=0.25, fill_mode="constant", cval=0), seed=0)
+    aug = port(AugmentConfig(width_shift_range=0.25, fill_mode="constant", cval=0), seed=0)
     assert augment(aug, image, 32).min() < 1
 
 
@@ -276,7 +281,7 @@ def test_brightness_multiplies_and_clips_unlike_random_brightness(keep_numpy_ran
     image[:, 12:24] = 50
     image[:, 24:36] = 100
     image[:, 36:] = 200
-    aug = A.build_augmentation(AugmentConfig(brightness_range=(0.5, 1.5)), seed=0)
+    aug = port(AugmentConfig(brightness_range=(0.5, 1.5)), seed=0)
     layer = aug.get_layer("brightness")
     assert isinstance(layer, A.RandomBrightnessMultiply) and layer.factor_range == (0.5, 1.5)
     assert layer.value_range == (0.0, 255.0)
@@ -292,7 +297,7 @@ def test_brightness_multiplies_and_clips_unlike_random_brightness(keep_numpy_ran
     assert added[0, 24] - added[0, 12] == pytest.approx(50.0)
     # ImageDataGenerator's brightness_range multiplies, as the layer does.
     legacy = A.legacy_generator(AugmentConfig(brightness_range=(1.2, 1.2)))
-    ours = A.build_augmentation(AugmentConfig(brightness_range=(1.2, 1.2)))
+    ours = port(AugmentConfig(brightness_range=(1.2, 1.2)))
     np.testing.assert_allclose(legacy.random_transform(image, seed=0)[..., 0], augment(ours, image, 1)[0], atol=1)
 
 
@@ -301,7 +306,7 @@ def test_brightness_layer_saves_and_loads(tmp_path, faces):
     clone = A.RandomBrightnessMultiply.from_config(layer.get_config())
     assert (clone.factor_range, clone.value_range, clone.seed) == ((0.7, 1.3), (0.0, 255.0), 5)
     inputs = keras.Input((SIZE, SIZE, 1))
-    model = keras.Model(inputs, A.build_augmentation("default", seed=3)(inputs))
+    model = keras.Model(inputs, port("default", seed=3)(inputs))
     path = tmp_path / "aug.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -600,8 +605,9 @@ def test_warp_bicubic_matches_opencv_and_keeps_the_identity_exact(fill_mode):
         assert difference.mean() < 0.2 and difference.max() < 5, (difference.mean(), difference.max())
         inner = difference[8:-8, 8:-8]  # away from the borders, where the jump to a constant fill amplifies it
         assert inner.mean() < 0.15 and inner.max() < 2, (inner.mean(), inner.max())
-        np.testing.assert_allclose(np.clip(got, 0, 255), A.transform_face(face, *params[:1], tuple(params[1:3]), tuple(params[3:]),
-                                                         fill_mode=fill_mode, cval=17.0), atol=5)
+        drawn = A.transform_face(face, *params[:1], tuple(params[1:3]), tuple(params[3:]), fill_mode=fill_mode,
+                                 cval=17.0)  # what the sliders of lesson 4 show
+        np.testing.assert_allclose(np.clip(got, 0, 255), drawn, atol=5)
 
 
 def test_warp_bicubic_integer_shift_moves_pixels_without_changing_them():
@@ -650,6 +656,7 @@ def test_random_affine_layer_conventions(tmp_path, faces):
     again = np.asarray(A.RandomAffine(12, 0.1, 0.1, (0.9, 1.1), seed=3)(faces))
     np.testing.assert_array_equal(out, again)
     clone = A.RandomAffine.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
     assert (clone.rotation_range, clone.zoom_bounds, clone.interpolation) == (12.0, (0.9, 1.1), "bicubic")
     inputs = keras.Input((SIZE, SIZE, 1))
     model = keras.Model(inputs, A.build_augmentation("default", seed=3, warp="bicubic")(inputs))
@@ -670,9 +677,13 @@ def test_random_affine_layer_conventions(tmp_path, faces):
 def test_random_affine_runs_in_tf_data_with_fresh_draws(faces):
     from fer_helpers.training import make_dataset
 
-    images, labels = np.repeat(faces[..., 0], 3, axis=0), np.arange(12) % 7
-    ds = make_dataset(images, labels, batch_size=5, shuffle=False, augment="default", warp="bicubic")
+    images, labels = np.repeat(faces[:1, ..., 0], 12, axis=0), np.arange(12) % 7  # one face, twelve times
+    rotate_only = AugmentConfig(rotation_range=12)  # no flips or brightness: any change is the warp's
+    ds = make_dataset(images, labels, batch_size=5, shuffle=False, augment=rotate_only, warp="bicubic")
     first = np.concatenate([x for x, _ in ds.as_numpy_iterator()])
     second = np.concatenate([x for x, _ in ds.as_numpy_iterator()])
-    assert first.shape == (12, SIZE, SIZE, 1) and not np.allclose(first, second)
-    assert not np.allclose(first[0], first[4])  # the same face gets different transforms
+    assert first.shape == (12, SIZE, SIZE, 1) and not np.allclose(first, images[..., None])
+    assert not np.allclose(first[0], first[1]) and not np.allclose(first[1], first[2])  # per face, in a batch
+    assert not np.allclose(first, second)  # and fresh every epoch
+    with pytest.raises(ValueError, match="known height, width"):
+        A.warp_bicubic(tf.zeros((2, SIZE, SIZE)), tf.zeros((2, 6)))

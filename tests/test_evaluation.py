@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -190,6 +191,34 @@ def test_evaluate_model_and_tta_average():
     assert t.tta is True and t.to_dict()["tta"] is True
     # A face and its mirror image average to the same probabilities for "Angry" and "Happy".
     assert t.probabilities[0, 0] == pytest.approx(t.probabilities[0, 3], abs=1e-5)
+
+
+def _sharpness_model(threshold: float = 100.0):
+    """"Happy" when a face's mean absolute Laplacian exceeds ``threshold``, else "Angry": a detector of sharpness."""
+    laplacian = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Conv2D(2, 3, use_bias=False, name="laplacian")(inputs)  # +L and -L; ReLU of both sums to |L|
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(x))
+    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="decide")(x)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("laplacian").set_weights([np.stack([laplacian, -laplacian], axis=-1)[:, :, None, :]])
+    kernel, bias = np.zeros((2, NUM_CLASSES), np.float32), np.zeros(NUM_CLASSES, np.float32)
+    kernel[:, 3], bias[3] = 0.1, -0.1 * threshold
+    model.get_layer("decide").set_weights([kernel, bias])
+    return model
+
+
+def test_blur_sensitivity_shows_which_sharpness_a_model_expects():
+    noise = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)  # very sharp "faces"
+    model = _sharpness_model()
+    wants_sharp = ev.blur_sensitivity(model, noise, np.full(8, 3), sigmas=(0, 0.5, 2.0))
+    assert list(wants_sharp) == [0.0, 0.5, 2.0]
+    assert wants_sharp[0.0] == 1.0 and wants_sharp[2.0] == 0.0  # sharp faces pass, blurred ones fail
+    assert wants_sharp[0.0] == ev.evaluate_model(model, noise, np.full(8, 3)).accuracy
+    wants_blur = ev.blur_sensitivity(model, noise, np.zeros(8, int), sigmas=(0, 2.0), tta=True)
+    assert wants_blur == {0.0: 0.0, 2.0: 1.0}  # a model "trained on blur" gains from blurring the test faces
+    with pytest.raises(ValueError, match="sigmas"):
+        ev.blur_sensitivity(model, noise, np.full(8, 3), sigmas=(-1,))
 
 
 def test_unlabeled_and_bad_labels_raise():
@@ -468,3 +497,22 @@ def test_evaluate_cli_errors(tmp_path, capsys, saved_model, faces):
 
     rc, out, err = _run_cli(capsys, "--model", tmp_path / "missing.keras", "--data", unlabeled)
     assert rc == 2 and "missing.keras" in err
+
+
+def test_blur_sensitivity_script_prints_a_row_per_model(tmp_path, capsys):
+    import importlib.util
+
+    from fer_helpers.data import write_fer_csv
+
+    noise = np.random.default_rng(1).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    csv = write_fer_csv(tmp_path / "noise.csv", noise, np.full(6, 3), np.array(["PublicTest"] * 6))
+    path = tmp_path / "sharpness.keras"
+    _sharpness_model().save(path)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "blur_sensitivity.py"
+    spec = importlib.util.spec_from_file_location("blur_sensitivity", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([str(path), "--data", str(csv), "--sigmas", "0", "2"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("6 PublicTest faces") and "sigma 0" in out[1] and "sigma 2" in out[1]
+    assert out[2].split()[-2:] == ["100.00%", "0.00%"]

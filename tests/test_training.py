@@ -95,7 +95,10 @@ def test_training_augments_with_one_bicubic_warp_by_default():
     assert [type(l) for l in layer.layers][0] is RandomAffine and layer.layers[0].interpolation == "bicubic"
     chained = training._augmentation_layer("default", 0, "chained")
     assert [l.name for l in chained.layers][:3] == ["rotation", "translation", "zoom"]
+    from fer_helpers import augment, cli
     from fer_helpers.cli import build_parser
+
+    assert cli.WARPS == augment.WARPS
 
     args = build_parser().parse_args(["train", "--out", "run", "--warp", "chained"])
     assert args.warp == "chained" and build_parser().parse_args(["train", "--out", "run"]).warp == "bicubic"
