@@ -94,9 +94,9 @@ def main() -> None:
     if args.data:
         from fer_helpers.data import load_fer2013
 
-        sample, where = load_fer2013(args.data).split("Training").images[:1024], f"first 1,024 Training faces"
+        sample, where = load_fer2013(args.data).split("Training").images[:1024], "the first 1,024 Training faces"
     else:
-        sample, where = synthetic_faces(1024, seed=2)[..., 0], "1,024 synthetic faces"
+        sample, where = synthetic_faces(1024, seed=2)[..., 0], "1,024 smoothed-noise faces (--data for real ones)"
     sample = sample.astype(np.float32)[..., None]
     print(f"sharpness (mean |Laplacian|) of {where}: {A.sharpness(sample):.1f} before augmentation")
     for warp in (None,) + A.WARPS:

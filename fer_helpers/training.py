@@ -82,6 +82,11 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
     it runs on whole batches inside the pipeline (``training=True``), so every epoch sees new variations while the
     model trains on the previous batch (``prefetch``). ``warp`` says how a preset or config resamples (see
     :func:`fer_helpers.augment.build_augmentation`): by default with one bicubic warp per face.
+
+    The augmentation map runs one batch at a time (``num_parallel_calls=None``). The Keras layers keep their random
+    state in a variable, and parallel calls read it concurrently: some batches then repeat another batch's random
+    draws, and a seeded pipeline gives different draws from run to run. One call at a time, a seed gives the same
+    sequence of draws every time; ``prefetch`` still overlaps augmentation with training.
     """
     import tensorflow as tf
 
@@ -102,7 +107,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
         def apply(x, *rest):
             return (layer(tf.cast(x, tf.float32), training=True), *rest)
 
-        ds = ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(apply, num_parallel_calls=None)  # sequential: see the docstring
     else:
         ds = ds.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

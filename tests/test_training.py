@@ -61,6 +61,22 @@ def test_dataset_batches_one_hot_weights_and_augmentation():
     assert aug.shape == (10, 48, 48, 1) and not np.array_equal(aug[..., 0], x)
 
 
+def test_augmented_batches_never_repeat_draws_and_a_seed_reproduces_them():
+    from fer_helpers.augment import AugmentConfig
+
+    bar = np.zeros((64 * 24, 48, 48), np.uint8)
+    bar[:, 10:14, 10:30] = 255  # the same face everywhere: any difference between batches is a different draw
+
+    def draws(seed):
+        ds = training.make_dataset(bar, np.zeros(len(bar), int), batch_size=64, shuffle=False, seed=seed,
+                                   augment=AugmentConfig(rotation_range=20))
+        return [b[0][:4].sum(axis=(1, 2, 3)).round(1).tobytes() for b in ds.as_numpy_iterator()]
+
+    first = draws(0)
+    assert len(set(first)) == len(first) == 24  # a parallel map would repeat some batches' draws
+    assert draws(0) == first and draws(1) != first
+
+
 def test_callbacks_use_keras3_names(tmp_path):
     import keras
 
