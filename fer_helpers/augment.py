@@ -420,7 +420,7 @@ class RandomAffine(layers.Layer):
                                 height_shift_range=height_shift_range, zoom_range=tuple(_pair("zoom_bounds",
                                                                                               zoom_bounds)),
                                 fill_mode=fill_mode, cval=cval)
-        if interpolation not in ("bicubic", "bilinear"):
+        if interpolation not in _CV2_INTERPOLATION:  # the same two as transform_face's
             raise ValueError(f"interpolation must be 'bicubic' or 'bilinear', got {interpolation!r}")
         vlow, vhigh = _pair("value_range", value_range)
         if vlow >= vhigh:
@@ -517,15 +517,15 @@ def build_augmentation(config: AugmentConfig | str = "default", seed: int | None
 
     geometry = dict(fill_mode=config.fill_mode, fill_value=config.cval, interpolation="bilinear")
     stack: list[layers.Layer] = []
-    geometric = config.rotation_range > 0 or config.width_shift_range > 0 or config.height_shift_range > 0
-    if warp != "chained" and (geometric or config.has_zoom):
+    shifts = config.width_shift_range > 0 or config.height_shift_range > 0
+    if warp != "chained" and (config.rotation_range > 0 or shifts or config.has_zoom):
         stack.append(RandomAffine(config.rotation_range, config.width_shift_range, config.height_shift_range,
                                   config.zoom_bounds, fill_mode=config.fill_mode, cval=config.cval,
                                   interpolation=warp, seed=role_seed(0), name="affine"))
     if warp == "chained" and config.rotation_range > 0:
         stack.append(layers.RandomRotation(config.rotation_range / 360.0, seed=role_seed(0), name="rotation",
                                            **geometry))
-    if warp == "chained" and (config.width_shift_range > 0 or config.height_shift_range > 0):
+    if warp == "chained" and shifts:
         stack.append(layers.RandomTranslation(height_factor=config.height_shift_range,
                                               width_factor=config.width_shift_range,
                                               seed=role_seed(1), name="translation", **geometry))

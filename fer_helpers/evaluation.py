@@ -235,12 +235,13 @@ def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bo
     """
     import cv2
 
+    sigmas = [float(sigma) for sigma in sigmas]
+    for sigma in sigmas:  # checked before any evaluation runs
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"sigmas must be standard deviations >= 0 in pixels, got {sigma}")
     faces = prepare_faces(images)[..., 0].astype(np.float32)
     scores = {}
     for sigma in sigmas:
-        sigma = float(sigma)
-        if not (math.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"sigmas must be standard deviations >= 0 in pixels, got {sigma}")
         blurred = faces if sigma == 0 else np.stack([cv2.GaussianBlur(face, (0, 0), sigma) for face in faces])
         blurred = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)[..., None]  # as a blurred photo would arrive
         scores[sigma] = evaluate_model(model, blurred, labels, tta=tta, precision=precision).accuracy
