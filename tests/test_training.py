@@ -291,6 +291,60 @@ def test_training_under_mirrored_strategy(tmp_path):
     assert result["loss"][-1] < result["loss"][0]  # it learns across both replicas
 
 
+def test_stream_seed_keeps_an_uninterrupted_run_and_differs_per_resume_point():
+    assert training.stream_seed(7, 0) == 7
+    resumed = [training.stream_seed(7, e) for e in range(1, 50)]
+    assert len(set(resumed)) == 49 and 7 not in resumed
+    assert training.stream_seed(7, 3) == training.stream_seed(7, 3) != training.stream_seed(8, 3)
+    with pytest.raises(ValueError, match="start_epoch"):
+        training.stream_seed(7, -1)
+
+
+def test_a_resumed_run_draws_new_batches_instead_of_replaying_the_first_epochs(tmp_path, monkeypatch):
+    """BackupAndRestore does not restore the pipeline's random state: reseeded with the run's seed, the resumed
+    session would show the model exactly the augmented batches (and dropout masks) of the first epoch again."""
+    import hashlib
+
+    import tensorflow as tf
+
+    from fer_helpers.data import FERData
+
+    streams, seeds = [], []
+    real_make_dataset, real_set_seed = training.make_dataset, training.set_seed
+
+    def tapped_make_dataset(*args, **kwargs):
+        ds = real_make_dataset(*args, **kwargs)
+        if not kwargs.get("shuffle", True):
+            return ds  # the validation set
+        seen = []
+        streams.append(seen)
+
+        def note(x):
+            seen.append(hashlib.sha1(x.numpy().tobytes()).hexdigest())
+            return x
+
+        def tap(x, *rest):
+            y = tf.py_function(note, [x], x.dtype)
+            y.set_shape(x.shape)
+            return (y, *rest)
+
+        return ds.map(tap)
+
+    monkeypatch.setattr(training, "make_dataset", tapped_make_dataset)
+    monkeypatch.setattr(training, "set_seed", lambda seed, **kw: (seeds.append(seed), real_set_seed(seed, **kw)))
+    x, y = generate_faces(per_class=10, seed=1)
+    data = FERData(x, y, np.array([""] * len(y)))
+    kw = dict(model="tutorial", epochs=2, batch_size=16, augment="default", patience=10, verbose=0, seed=5,
+              model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    with pytest.raises(training.SimulatedInterruption):
+        training.train(data, tmp_path / "run", callbacks=[training.interrupt_after(1)], **kw)
+    training.train(data, tmp_path / "run", resume=True, **kw)
+    first, resumed = streams
+    assert len(first) >= 4 and len(resumed) >= 4
+    assert not set(first) & set(resumed)  # with the run's own seed again, resumed == first
+    assert seeds == [5, training.stream_seed(5, 1)]  # dropout masks come from the same fresh seed
+
+
 def test_simulated_interruption_then_resume_in_process(tmp_path):
     """The lesson-5 demo: an exception after epoch 2 leaves a backup; resume=True finishes epochs 3 and 4."""
     from fer_helpers.data import FERData
