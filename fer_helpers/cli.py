@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue an interrupted run in --out (BackupAndRestore)")
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--learning-rate", type=float, default=1e-3)
-    s.add_argument("--schedule", choices=["plateau", "cosine"], default="plateau")
+    s.add_argument("--schedule", choices=["plateau", "cosine", "constant"], default="plateau")
     s.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam")
     s.add_argument("--warmup-epochs", type=int, default=0, help="linear warm-up before the cosine decay")
     s.add_argument("--label-smoothing", type=float, default=0.0)
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--init-from", default=None,
                    help="start from the weights of this saved model (same architecture, or a narrower one, which is "
                         "widened without changing its predictions), e.g. to fine-tune a run")
+    s.add_argument("--average-epochs", type=int, default=0,
+                   help="also save averaged_model.keras, the mean of the weights at the end of the last N epochs "
+                        "(stochastic weight averaging)")
     s.add_argument("--filters", type=_int_list, default=None,
                    help="filters of each convolutional stage, e.g. 40,80,160,320 (default: the model's own)")
 

@@ -101,6 +101,9 @@ def test_config_validation_names_the_argument():
         training.TrainConfig(schedule="step").validate()
     with pytest.raises(ValueError, match="warp must be one of"):
         training.TrainConfig(warp="cubic").validate()
+    with pytest.raises(ValueError, match="average_epochs must lie between 0 and epochs"):
+        training.TrainConfig(epochs=5, average_epochs=6).validate()
+    training.TrainConfig(epochs=5, average_epochs=5, schedule="constant").validate()
 
 
 def test_training_augments_with_one_bicubic_warp_by_default():
@@ -343,6 +346,96 @@ def test_a_resumed_run_draws_new_batches_instead_of_replaying_the_first_epochs(t
     assert len(first) >= 4 and len(resumed) >= 4
     assert not set(first) & set(resumed)  # with the run's own seed again, resumed == first
     assert seeds == [5, training.stream_seed(5, 1)]  # dropout masks come from the same fresh seed
+
+
+def _tiny_model():
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    return model
+
+
+class _Recorder:
+    """A callback factory that keeps a copy of the weights at the end of every epoch."""
+
+    @staticmethod
+    def create(store):
+        import keras
+
+        class _Record(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                store[epoch] = self.model.get_weights()
+
+        return _Record()
+
+
+def test_weight_averaging_is_the_mean_of_the_weights_at_the_chosen_epoch_ends():
+    training.set_seed(0)
+    model = _tiny_model()
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = np.eye(2)[(x[:, 0] > 0).astype(int)]
+    seen = {}
+    averaging = training.weight_averaging(first_epoch=2)
+    model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[averaging, _Recorder.create(seen)])
+    assert averaging.count == 3
+    expected = [np.mean([seen[e][i] for e in (2, 3, 4)], axis=0) for i in range(len(seen[4]))]
+    for got, want, last in zip(averaging.averaged_weights(), expected, seen[4]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # it is a real average: not simply the last epoch's weights
+    assert any(not np.allclose(g, w) for g, w in zip(averaging.averaged_weights(), seen[4]))
+    assert training.weight_averaging(first_epoch=10).averaged_weights() is None
+    with pytest.raises(ValueError, match="first_epoch"):
+        training.weight_averaging(first_epoch=-1)
+
+
+def test_weight_averaging_state_skips_an_epoch_the_backup_does_not_cover(tmp_path):
+    """Killed after the average saved epoch 3 but before BackupAndRestore did: epoch 3 is trained again, so the
+    resumed average must start from the state after epoch 2, or epoch 3 would count twice."""
+    w = [np.zeros((2, 2))]
+    for epoch, value in ((1, 1.0), (2, 2.0), (3, 3.0)):
+        training._save_average_state(tmp_path, [w[0] + value], count=epoch, epoch=epoch)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["state-00002.npz", "state-00003.npz"]  # two kept
+    mean, count = training._load_average_state(tmp_path, completed=3)  # backup covers epochs 0..2
+    assert count == 2 and np.all(mean[0] == 2.0)
+    mean, count = training._load_average_state(tmp_path, completed=4)
+    assert count == 3 and np.all(mean[0] == 3.0)
+    assert training._load_average_state(tmp_path, completed=1) == (None, 0)
+
+
+def test_train_saves_the_weight_average_of_the_last_epochs_across_a_resume(tmp_path):
+    import keras
+
+    from fer_helpers.data import FERData
+
+    x, y = generate_faces(per_class=10, seed=1)
+    data = FERData(x, y, np.array([""] * len(y)))
+    kw = dict(model="tutorial", epochs=4, batch_size=32, augment="none", patience=10, verbose=0,
+              schedule="constant", learning_rate=3e-3, average_epochs=3,
+              model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    seen = {}
+    with pytest.raises(training.SimulatedInterruption):
+        training.train(data, tmp_path / "run", callbacks=[_Recorder.create(seen), training.interrupt_after(2)], **kw)
+    assert sorted(p.name for p in (tmp_path / "run" / "averaging").iterdir()) == ["state-00001.npz"]
+    result = training.train(data, tmp_path / "run", resume=True, callbacks=[_Recorder.create(seen)], **kw)
+    assert sorted(seen) == [0, 1, 2, 3]
+    assert result.metrics["averaged_epochs"] == 3 and 0 <= result.metrics["averaged_val_accuracy"] <= 1
+    averaged = keras.models.load_model(result.averaged_model_path, compile=False)
+    expected = [np.mean([seen[e][i] for e in (1, 2, 3)], axis=0) for i in range(len(seen[3]))]
+    for got, want in zip(averaged.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not (tmp_path / "run" / "averaging").exists()  # finished: its state is removed, like backup/
+    log = pd.read_csv(tmp_path / "run" / "training_log.csv")
+    assert "learning_rate" not in log or log["learning_rate"].nunique() == 1  # constant: nothing lowered it
+
+
+def test_cli_passes_weight_averaging_and_the_constant_schedule():
+    from fer_helpers.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--out", "run", "--average-epochs", "5", "--schedule", "constant"])
+    assert args.average_epochs == 5 and args.schedule == "constant"
+    assert build_parser().parse_args(["train", "--out", "run"]).average_epochs == 0
 
 
 def test_simulated_interruption_then_resume_in_process(tmp_path):
