@@ -1,9 +1,10 @@
 """Ship a finished training run as the package's pretrained model and write its model card.
 
     python scripts/make_model_card.py RUN_DIR [--data ../shared/fer2013/fer2013.csv.gz] [--faces-per-second N]
-        [--faces-per-second-float32 N]
+        [--faces-per-second-float32 N] [--averaged]
 
-Copies RUN_DIR/best_model.keras (without optimizer state) to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
+Copies RUN_DIR/best_model.keras (RUN_DIR/averaged_model.keras with ``--averaged``: the run's weight average, see
+``train --average-epochs``), without optimizer state, to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
 the PublicTest rows with and without flip TTA, in float32 and in bfloat16 (the precision ``predict_proba`` picks on
 CPUs that compute bfloat16 natively), and writes fer_helpers/pretrained/fer_vgg.json (the numbers),
 docs/MODEL_CARD.md and docs/model_card_confusion.png (a confusion matrix: numbers only, no faces). A run that was
@@ -33,6 +34,8 @@ def main() -> None:
                    help="batched inference throughput printed by benchmarks/bench_inference.py for this model")
     p.add_argument("--faces-per-second-float32", type=float, default=None,
                    help="the same benchmark's predict_proba float32 figure, where the default precision is bfloat16")
+    p.add_argument("--averaged", action="store_true",
+                   help="ship the run's averaged_model.keras (train --average-epochs) instead of best_model.keras")
     args = p.parse_args()
 
     import keras
@@ -50,7 +53,11 @@ def main() -> None:
     config, log, metrics = stages[-1]["config"], stages[-1]["log"], stages[-1]["metrics"]
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
-    model = float32_model(keras.models.load_model(args.run_dir / "best_model.keras", compile=False))
+    source = args.run_dir / ("averaged_model.keras" if args.averaged else "best_model.keras")
+    if not source.is_file():
+        raise SystemExit(f"{source} does not exist" + (" (was the run trained with --average-epochs?)"
+                                                       if args.averaged else ""))
+    model = float32_model(keras.models.load_model(source, compile=False))
     MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
     model.save(MODEL_FILE)
     size_mb = MODEL_FILE.stat().st_size / 1e6
@@ -78,7 +85,10 @@ def main() -> None:
                     "warm_start": st["config"].get("init_from") is not None,
                     "epochs_run": int(len(st["log"])), "best_epoch": st["metrics"]["best_epoch"],
                     "best_val_accuracy": round(float(st["log"]["val_accuracy"].max()), 4),
+                    "averaged_epochs": st["metrics"].get("averaged_epochs", 0),
+                    "averaged_val_accuracy": st["metrics"].get("averaged_val_accuracy"),
                     "wall_time_s": st["metrics"].get("wall_time_s_total")} for st in stages],
+        "shipped": "averaged_model.keras" if args.averaged else "best_model.keras",
         "epochs_run": int(sum(len(st["log"]) for st in stages)),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),
@@ -136,7 +146,7 @@ _WARP_TEXT = {
 }
 
 
-def _stage_text(number: int, stage: dict, previous: dict | None) -> str:
+def _stage_text(number: int, stage: dict, previous: dict | None, last: bool = False) -> str:
     r = stage["recipe"]
     hours = (stage["wall_time_s"] or 0) / 3600
     start = f"the best checkpoint of stage {number - 1}" if stage["warm_start"] else "a random initialisation"
@@ -144,13 +154,25 @@ def _stage_text(number: int, stage: dict, previous: dict | None) -> str:
         start += (f", widened from {'-'.join(map(str, _filters(previous['recipe'])))} to "
                   f"{'-'.join(map(str, _filters(r)))} filters without changing its predictions (Net2WiderNet, "
                   "`--filters` with `--init-from`)")
+    if r["schedule"] == "constant":
+        rate = f"a constant learning rate of {r['learning_rate']}"
+    else:
+        rate = (f"peak learning rate {r['learning_rate']} and a {r['schedule']} schedule ({r['warmup_epochs']} "
+                "warm-up epoch)")
+    averaged = ""
+    if stage.get("averaged_epochs"):
+        averaged = (f" The weights at the end of the last {stage['averaged_epochs']} epochs were averaged into one "
+                    f"model (stochastic weight averaging, `--average-epochs {r.get('average_epochs')}`): "
+                    f"{stage['averaged_val_accuracy']:.2%} on PublicTest; "
+                    + ("this averaged model is the one shipped." if last else "the next stage started from its best "
+                       "single checkpoint."))
     return (f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: {r['epochs']} epochs, "
-            f"batch {r['batch_size']}, {r['optimizer']} with peak learning rate {r['learning_rate']} and a "
-            f"{r['schedule']} schedule ({r['warmup_epochs']} warm-up epoch), label smoothing {r['label_smoothing']}, "
+            f"batch {r['batch_size']}, {r['optimizer']} with {rate}, label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
             f"(saved as float32), seed {r['seed']}. "
             f"Best PublicTest epoch {stage['best_epoch']} of {stage['epochs_run']} "
-            f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h.")
+            f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h."
+            + averaged)
 
 
 def _card(info, report, log) -> str:
@@ -181,7 +203,9 @@ def _card(info, report, log) -> str:
                   "`PRECISION=mixed_float16`), then `python "
                   f"scripts/make_model_card.py runs/pretrained/stage{len(info['stages'])}` to ship the result and "
                   "rewrite this card.")
-    stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None)
+    n_stages = len(info["stages"])
+    stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None,
+                                   last=i == n_stages and info.get("shipped") == "averaged_model.keras")
                        for i, st in enumerate(info["stages"], 1))
     warps = [st["recipe"].get("warp", "chained") for st in info["stages"]]
     why_warp = ("\nThe earlier stages augmented with chained Keras layers, which resample each face once per transform "
