@@ -281,6 +281,7 @@ Per class (single pass):
 
 ![PublicTest confusion matrix, row-normalised](model_card_confusion.png)
 
+{TRIED}
 ## Inference speed
 {speed}
 
@@ -294,6 +295,24 @@ Per class (single pass):
 * **Bias.** FER2013's faces were collected by web searches and are not balanced by age, gender, skin tone or
   culture, and the data set carries no demographic labels to measure it. Do not use this model for decisions about
   people; an expression is not a feeling.
+"""
+
+
+#: Experiments on top of the stage-3 model (measured on PublicTest, session 6); kept when the card is rewritten
+TRIED = """## Tried on top of stage 3, not adopted
+Each started from the stage-3 model, whose PublicTest accuracy (float32, single pass / flip TTA) is 68.09% /
+69.20%. None of the differences exceeds one standard error on 3,435 faces (about 0.8 points), so none justified
+a longer recipe:
+
+* A fourth 40-epoch cosine cycle with the stage-3 settings (seed 3): 68.21% / 69.32%. Its epochs 25 to 32 replayed
+  the batches of its first epochs, a resume bug fixed since (`fer_helpers.training.stream_seed`).
+* Stochastic weight averaging: 24 epochs at a constant learning rate of 1.5e-4, then the mean of the last 20
+  epochs' weights (`train --schedule constant --average-epochs 20`): 68.27% / 69.26%; its best single epoch
+  68.56% / 69.02%.
+* The mean of the weights of the stage-3 model and of the fourth cycle's best checkpoint: 68.15% / 69.72%; with
+  the BatchNormalization statistics recomputed on the training faces afterwards, 68.38% / 69.37%.
+* Averaging the predictions of the stage-3 model with earlier models trained on blurred faces (an ensemble, which
+  the target does not allow anyway) lowered accuracy: 68.41% with flip TTA together with stage 2.
 """
 
 
