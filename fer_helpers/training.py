@@ -297,7 +297,8 @@ def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_l
     if not monitor.startswith("val_") and monitor not in ("accuracy", "loss"):
         raise ValueError(f"monitor {monitor!r} is not a Keras 3 metric name such as 'val_accuracy' or 'val_loss'")
     if monitor in ("val_acc", "acc"):
-        raise ValueError("Keras 3 logs 'val_accuracy', not 'val_acc'")
+        raise ValueError("Keras 3 names a metric after what compile() was given; this package compiles with "
+                         "metrics=['accuracy'], so monitor 'val_accuracy', not 'val_acc'")
     mode = "min" if monitor.endswith("loss") else "max"
     best_path = out_dir / BEST_MODEL
     cbs = []
