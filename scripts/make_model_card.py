@@ -146,7 +146,7 @@ _WARP_TEXT = {
 }
 
 
-def _stage_text(number: int, stage: dict, previous: dict | None, last: bool = False) -> str:
+def _stage_text(number: int, stage: dict, previous: dict | None, ships_average: bool = False) -> str:
     r = stage["recipe"]
     hours = (stage["wall_time_s"] or 0) / 3600
     start = f"the best checkpoint of stage {number - 1}" if stage["warm_start"] else "a random initialisation"
@@ -164,8 +164,8 @@ def _stage_text(number: int, stage: dict, previous: dict | None, last: bool = Fa
         averaged = (f" The weights at the end of the last {stage['averaged_epochs']} epochs were averaged into one "
                     f"model (stochastic weight averaging, `--average-epochs {r.get('average_epochs')}`): "
                     f"{stage['averaged_val_accuracy']:.2%} on PublicTest; "
-                    + ("this averaged model is the one shipped." if last else "the next stage started from its best "
-                       "single checkpoint."))
+                    + ("this averaged model is the one shipped." if ships_average
+                       else "the next stage started from its best single checkpoint."))
     return (f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: {r['epochs']} epochs, "
             f"batch {r['batch_size']}, {r['optimizer']} with {rate}, label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
@@ -205,7 +205,7 @@ def _card(info, report, log) -> str:
                   "rewrite this card.")
     n_stages = len(info["stages"])
     stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None,
-                                   last=i == n_stages and info.get("shipped") == "averaged_model.keras")
+                                   ships_average=i == n_stages and info.get("shipped") == "averaged_model.keras")
                        for i, st in enumerate(info["stages"], 1))
     warps = [st["recipe"].get("warp", "chained") for st in info["stages"]]
     why_warp = ("\nThe earlier stages augmented with chained Keras layers, which resample each face once per transform "

@@ -357,18 +357,15 @@ def _tiny_model():
     return model
 
 
-class _Recorder:
-    """A callback factory that keeps a copy of the weights at the end of every epoch."""
+def _record_weights(store):
+    """A callback that keeps a copy of the weights at the end of every epoch in ``store[epoch]``."""
+    import keras
 
-    @staticmethod
-    def create(store):
-        import keras
+    class _Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            store[epoch] = self.model.get_weights()
 
-        class _Record(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                store[epoch] = self.model.get_weights()
-
-        return _Record()
+    return _Record()
 
 
 def test_weight_averaging_is_the_mean_of_the_weights_at_the_chosen_epoch_ends():
@@ -378,7 +375,7 @@ def test_weight_averaging_is_the_mean_of_the_weights_at_the_chosen_epoch_ends():
     y = np.eye(2)[(x[:, 0] > 0).astype(int)]
     seen = {}
     averaging = training.weight_averaging(first_epoch=2)
-    model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[averaging, _Recorder.create(seen)])
+    model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[averaging, _record_weights(seen)])
     assert averaging.count == 3
     expected = [np.mean([seen[e][i] for e in (2, 3, 4)], axis=0) for i in range(len(seen[4]))]
     for got, want, last in zip(averaging.averaged_weights(), expected, seen[4]):
@@ -416,9 +413,9 @@ def test_train_saves_the_weight_average_of_the_last_epochs_across_a_resume(tmp_p
               model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
     seen = {}
     with pytest.raises(training.SimulatedInterruption):
-        training.train(data, tmp_path / "run", callbacks=[_Recorder.create(seen), training.interrupt_after(2)], **kw)
+        training.train(data, tmp_path / "run", callbacks=[_record_weights(seen), training.interrupt_after(2)], **kw)
     assert sorted(p.name for p in (tmp_path / "run" / "averaging").iterdir()) == ["state-00001.npz"]
-    result = training.train(data, tmp_path / "run", resume=True, callbacks=[_Recorder.create(seen)], **kw)
+    result = training.train(data, tmp_path / "run", resume=True, callbacks=[_record_weights(seen)], **kw)
     assert sorted(seen) == [0, 1, 2, 3]
     assert result.metrics["averaged_epochs"] == 3 and 0 <= result.metrics["averaged_val_accuracy"] <= 1
     averaged = keras.models.load_model(result.averaged_model_path, compile=False)
