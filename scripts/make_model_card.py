@@ -1,7 +1,7 @@
 """Ship a finished training run as the package's pretrained model and write its model card.
 
     python scripts/make_model_card.py RUN_DIR [--data ../shared/fer2013/fer2013.csv.gz] [--faces-per-second N]
-        [--faces-per-second-float32 N] [--averaged]
+        [--faces-per-second-float32 N] [--averaged] [--resumed-after E1,E2] [--wall-time-s S]
 
 Copies RUN_DIR/best_model.keras (RUN_DIR/averaged_model.keras with ``--averaged``: the run's weight average, see
 ``train --average-epochs``), without optimizer state, to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
@@ -36,7 +36,16 @@ def main() -> None:
                    help="the same benchmark's predict_proba float32 figure, where the default precision is bfloat16")
     p.add_argument("--averaged", action="store_true",
                    help="ship the run's averaged_model.keras (train --average-epochs) instead of best_model.keras")
+    p.add_argument("--resumed-after", default="",
+                   help="comma-separated epochs after which the (last) run was interrupted and resumed, for the card")
+    p.add_argument("--wall-time-s", type=float, default=None,
+                   help="the run's total wall time, where sessions that were killed wrote no metrics.json (train "
+                        "records the wall time of sessions that finish); e.g. the sum of the per-epoch times it printed")
     args = p.parse_args()
+    try:
+        resumed_after = [int(e) for e in args.resumed_after.split(",") if e.strip()]
+    except ValueError:
+        raise SystemExit(f"--resumed-after: expected comma-separated epoch numbers, got {args.resumed_after!r}")
 
     import keras
     import matplotlib
@@ -93,8 +102,10 @@ def main() -> None:
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),
         "best_epoch": metrics["best_epoch"],
-        "wall_time_s": (None if any(st["metrics"].get("wall_time_s_total") is None for st in stages)
+        "wall_time_s": (args.wall_time_s if args.wall_time_s is not None
+                        else None if any(st["metrics"].get("wall_time_s_total") is None for st in stages)
                         else round(sum(st["metrics"]["wall_time_s_total"] for st in stages), 1)),
+        "resumed_after_epochs": resumed_after,
         "train_rows": train_rows,
         "publictest": {"n": plain.n, "accuracy": round(plain.accuracy, 4), "accuracy_tta": round(tta.accuracy, 4),
                        "accuracy_bfloat16": round(bf16[0].accuracy, 4),
@@ -146,7 +157,8 @@ _WARP_TEXT = {
 }
 
 
-def _stage_text(number: int, stage: dict, previous: dict | None, ships_average: bool = False) -> str:
+def _stage_text(number: int, stage: dict, previous: dict | None, ships_average: bool = False,
+                last: bool = True) -> str:
     r = stage["recipe"]
     hours = (stage["wall_time_s"] or 0) / 3600
     start = f"the best checkpoint of stage {number - 1}" if stage["warm_start"] else "a random initialisation"
@@ -157,16 +169,22 @@ def _stage_text(number: int, stage: dict, previous: dict | None, ships_average: 
     if r["schedule"] == "constant":
         rate = f"a constant learning rate of {r['learning_rate']}"
     else:
-        rate = (f"peak learning rate {r['learning_rate']} and a {r['schedule']} schedule ({r['warmup_epochs']} "
-                "warm-up epoch)")
+        warmup = r["warmup_epochs"]
+        rate = (f"peak learning rate {r['learning_rate']} and a {r['schedule']} schedule ({warmup} "
+                f"warm-up epoch{'s' if warmup != 1 else ''})")
     averaged = ""
     if stage.get("averaged_epochs"):
         averaged = (f" The weights at the end of the last {stage['averaged_epochs']} epochs were averaged into one "
                     f"model (stochastic weight averaging, `--average-epochs {r.get('average_epochs')}`): "
                     f"{stage['averaged_val_accuracy']:.2%} on PublicTest; "
                     + ("this averaged model is the one shipped." if ships_average
+                       else "the best single checkpoint, which scored higher, is the one shipped." if last
                        else "the next stage started from its best single checkpoint."))
-    return (f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: {r['epochs']} epochs, "
+    if number == 1 and last:  # a one-stage recipe: the run itself
+        head = f"**The run** (`runs/pretrained`), from {start}: "
+    else:
+        head = f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: "
+    return (f"{head}{r['epochs']} epochs, "
             f"batch {r['batch_size']}, {r['optimizer']} with {rate}, label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
             f"(saved as float32), seed {r['seed']}. "
@@ -196,17 +214,33 @@ def _card(info, report, log) -> str:
                   + (" and below the 64.5% of the widely used mini-Xception" if acc < 0.645 else
                      ", though above the 64.5% of the widely used mini-Xception")
                   + f". It was trained for {info['epochs_run']} epochs in all ({hours:.1f} h) on a 2-core CPU (no GPU "
-                  "was available), in stages that each fitted one working session; the last epoch reached "
+                  "was available), resumed across working sessions; the last epoch reached "
                   f"{info['train_accuracy_last_epoch']:.1%} training accuracy under augmentation. The published "
-                  "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: train from scratch with the "
-                  "sharp single-warp augmentation throughout and longer schedules (on a GPU add "
-                  "`PRECISION=mixed_float16`), then `python "
-                  f"scripts/make_model_card.py runs/pretrained/stage{len(info['stages'])}` to ship the result and "
-                  "rewrite this card.")
+                  "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: a longer schedule and a "
+                  "wider network on a GPU (`PRECISION=mixed_float16 EPOCHS=...`), then `python "
+                  "scripts/make_model_card.py OUT` to ship the result and rewrite this card.")
     n_stages = len(info["stages"])
     stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None,
-                                   ships_average=i == n_stages and info.get("shipped") == "averaged_model.keras")
+                                   ships_average=i == n_stages and info.get("shipped") == "averaged_model.keras",
+                                   last=i == n_stages)
                        for i, st in enumerate(info["stages"], 1))
+    resumed = info.get("resumed_after_epochs") or []
+    interrupted = (f"The shipped run was interrupted (a working session ended) after epoch"
+                   f"{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))} and resumed.\n"
+                   if resumed else "")
+    if n_stages == 1:
+        runs = ("`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once, with model "
+                f"`{r['model']}` on the Training rows, selecting the checkpoint on PublicTest:")
+        resumable = ("The run is resumable (BackupAndRestore): rerun the same command after an interruption and it "
+                     "continues from its last finished epoch, with a fresh random stream "
+                     "(`fer_helpers.training.stream_seed`), so a run that was interrupted does not draw the same "
+                     "batches as one that was not.")
+    else:
+        runs = ("`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage, "
+                f"always with model `{r['model']}` on the Training rows, selecting each stage's checkpoint on "
+                "PublicTest:")
+        resumable = ("Each stage is resumable (BackupAndRestore): rerun the same command after an interruption and "
+                     "it skips finished stages and continues the unfinished one from its last finished epoch.")
     warps = [st["recipe"].get("warp", "chained") for st in info["stages"]]
     why_warp = ("\nThe earlier stages augmented with chained Keras layers, which resample each face once per transform "
                 "and blur it (lesson 4, section 6); the last stage retrains on sharp faces with one bicubic warp "
@@ -250,16 +284,14 @@ JPEG distribution of FER2013, so they differ slightly from the original CSV.
 ```bash
 {info['command']}
 ```
-`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage, always with model
-`{r['model']}` on the Training rows, selecting each stage's checkpoint on PublicTest:
+{runs}
 
 {stages}
 {why_warp}
-Each stage is resumable (BackupAndRestore): rerun the same command after an interruption and it skips finished
-stages and continues the unfinished one from its last finished epoch.
-
-{info['epochs_run']} epochs in all (best PublicTest epoch of the last stage: {info['best_epoch']}) in {hours:.1f} hours of wall
-time on a shared 2-core CPU (AMD EPYC, no GPU).
+{resumable}
+{interrupted}
+{info['epochs_run']} epochs in all (best PublicTest epoch{'' if n_stages == 1 else ' of the last stage'}: \
+{info['best_epoch']}) in {hours:.1f} hours of wall time on a shared 2-core CPU (AMD EPYC, no GPU).
 
 ## Results on PublicTest
 | | float32 | bfloat16 |

@@ -1,0 +1,91 @@
+"""scripts/make_model_card.py: ships a run's model and describes the run honestly (one run or warm-started stages)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from fer_helpers import pretrained, training
+from fer_helpers.data import write_fer_csv
+from fer_helpers.synthetic import assign_usage, generate_faces
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {"filters": (4, 4, 8, 8), "head_units": 8}
+
+
+def _card_script():
+    spec = importlib.util.spec_from_file_location("make_model_card", REPO / "scripts" / "make_model_card.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A tiny CSV with PublicTest rows, a one-stage run with a weight average and a second stage warm-started from it."""
+    folder = tmp_path_factory.mktemp("card")
+    images, labels = generate_faces(per_class=12, seed=5)
+    csv = write_fer_csv(folder / "tiny.csv", images, labels, assign_usage(labels, seed=5, fractions=(0.7, 0.3, 0)))
+    kw = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, warmup_epochs=2,
+              learning_rate=3e-3, model_kwargs=TINY)
+    first = training.train(csv, folder / "one", epochs=3, average_epochs=2, **kw)
+    second = training.train(csv, folder / "two", epochs=2, init_from=str(first.best_model_path), **kw)
+    return csv, first, second
+
+
+def _make_card(monkeypatch, tmp_path, csv, run_dir, *flags):
+    script = _card_script()
+    monkeypatch.setattr(script, "ROOT", tmp_path)  # docs/ goes here
+    monkeypatch.setattr(pretrained, "MODEL_FILE", tmp_path / "pkg" / "fer_vgg.keras")
+    monkeypatch.setattr(pretrained, "INFO_FILE", tmp_path / "pkg" / "fer_vgg.json")
+    monkeypatch.setattr(sys, "argv", ["make_model_card.py", str(run_dir), "--data", str(csv), *flags])
+    script.main()
+    info = json.loads((tmp_path / "pkg" / "fer_vgg.json").read_text())
+    return info, (tmp_path / "docs" / "MODEL_CARD.md").read_text()
+
+
+def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(runs, tmp_path, monkeypatch):
+    csv, first, _ = runs
+    info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--averaged", "--resumed-after", "2",
+                            "--wall-time-s", "7200")
+    shipped = keras.models.load_model(tmp_path / "pkg" / "fer_vgg.keras", compile=False)
+    averaged = keras.models.load_model(first.averaged_model_path, compile=False)
+    for got, want in zip(shipped.get_weights(), averaged.get_weights()):
+        np.testing.assert_array_equal(got, want)  # --averaged ships the weight average, not the best checkpoint
+    assert info["shipped"] == "averaged_model.keras" and info["resumed_after_epochs"] == [2]
+    assert info["wall_time_s"] == 7200 and info["epochs_run"] == 3 and len(info["stages"]) == 1
+    assert info["publictest"]["n"] == sum(sum(row) for row in info["confusion"]) > 0
+    assert "**The run** (`runs/pretrained`), from a random initialisation: 3 epochs" in card
+    assert "(2 warm-up epochs)" in card and "once per stage" not in card and "Stage 1" not in card
+    assert "this averaged model is the one shipped" in card
+    assert "interrupted (a working session ended) after epoch 2 and resumed" in card
+    assert "in 2.0 hours of wall time" in card and (tmp_path / "docs" / "model_card_confusion.png").exists()
+    assert "**Below target.**" in card  # a 3-epoch toy model is far from 70%, and the card must say so
+
+
+def test_card_for_a_warm_started_run_describes_every_stage(runs, tmp_path, monkeypatch):
+    csv, first, second = runs
+    info, card = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
+    shipped = keras.models.load_model(tmp_path / "pkg" / "fer_vgg.keras", compile=False)
+    best = keras.models.load_model(second.best_model_path, compile=False)
+    for got, want in zip(shipped.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert info["shipped"] == "best_model.keras" and info["resumed_after_epochs"] == []
+    assert [s["warm_start"] for s in info["stages"]] == [False, True] and info["epochs_run"] == 5
+    assert "1. **Stage 1** (`runs/pretrained/stage1`), from a random initialisation" in card
+    assert "2. **Stage 2** (`runs/pretrained/stage2`), from the best checkpoint of stage 1" in card
+    # stage 1 averaged its last epochs, but the next stage started from its best single checkpoint
+    assert "the next stage started from its best single checkpoint" in card
+    assert "once per stage" in card and "interrupted" not in card
+
+
+def test_card_rejects_averaged_for_a_run_without_an_average(runs, tmp_path, monkeypatch):
+    csv, _, second = runs
+    with pytest.raises(SystemExit, match="averaged_model.keras does not exist"):
+        _make_card(monkeypatch, tmp_path, csv, second.out_dir, "--averaged")
+    with pytest.raises(SystemExit, match="--resumed-after"):
+        _make_card(monkeypatch, tmp_path, csv, second.out_dir, "--resumed-after", "after lunch")
