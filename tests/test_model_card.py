@@ -65,6 +65,7 @@ def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(run
     assert "interrupted (a working session ended) after epoch 2 and resumed" in card
     assert "in 2.0 hours of wall time" in card and (tmp_path / "docs" / "model_card_confusion.png").exists()
     assert "**Below target.**" in card  # a 3-epoch toy model is far from 70%, and the card must say so
+    assert "resumed across working sessions" in card and "in stages" not in card
 
 
 def test_card_for_a_warm_started_run_describes_every_stage(runs, tmp_path, monkeypatch):
@@ -80,7 +81,8 @@ def test_card_for_a_warm_started_run_describes_every_stage(runs, tmp_path, monke
     assert "2. **Stage 2** (`runs/pretrained/stage2`), from the best checkpoint of stage 1" in card
     # stage 1 averaged its last epochs, but the next stage started from its best single checkpoint
     assert "the next stage started from its best single checkpoint" in card
-    assert "once per stage" in card and "interrupted" not in card
+    assert "once per stage" in card and "interrupted (a working session ended)" not in card
+    assert "in stages that each fitted one working session" in card and "resumed across" not in card
 
 
 def test_card_rejects_averaged_for_a_run_without_an_average(runs, tmp_path, monkeypatch):
