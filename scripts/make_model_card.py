@@ -41,7 +41,7 @@ def main() -> None:
                    help="comma-separated epochs after which the (last) run was interrupted and resumed, for the card")
     p.add_argument("--wall-time-s", type=float, default=None,
                    help="the run's total wall time, where sessions that were killed wrote no metrics.json (train "
-                        "records the wall time of sessions that finish); e.g. the sum of the per-epoch times it printed")
+                        "records the wall time of sessions that finish); e.g. the sum of its printed epoch times")
     args = p.parse_args()
     try:
         resumed_after = [int(e) for e in args.resumed_after.split(",") if e.strip()]

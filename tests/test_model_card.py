@@ -26,7 +26,7 @@ def _card_script():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny CSV with PublicTest rows, a one-stage run with a weight average and a second stage warm-started from it."""
+    """A tiny CSV with PublicTest rows, a one-stage run with a weight average, a second stage warm-started from it."""
     folder = tmp_path_factory.mktemp("card")
     images, labels = generate_faces(per_class=12, seed=5)
     csv = write_fer_csv(folder / "tiny.csv", images, labels, assign_usage(labels, seed=5, fractions=(0.7, 0.3, 0)))
