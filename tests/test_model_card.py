@@ -63,7 +63,7 @@ def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(run
     assert "(2 warm-up epochs)" in card and "once per stage" not in card and "Stage 1" not in card
     assert "this averaged model is the one shipped" in card
     assert "interrupted (a working session ended) after epoch 2 and resumed" in card
-    assert "in 2.0 hours of wall time" in card and (tmp_path / "docs" / "model_card_confusion.png").exists()
+    assert "in 2.0 hours of wall\ntime" in card and (tmp_path / "docs" / "model_card_confusion.png").exists()
     assert "**Below target.**" in card  # a 3-epoch toy model is far from 70%, and the card must say so
     assert "resumed across working sessions" in card and "in stages" not in card
 
