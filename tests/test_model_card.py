@@ -68,6 +68,18 @@ def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(run
     assert "resumed across working sessions" in card and "in stages" not in card
 
 
+def test_card_for_one_run_without_averaged_ships_its_best_checkpoint(runs, tmp_path, monkeypatch):
+    csv, first, _ = runs
+    info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir)
+    shipped = keras.models.load_model(tmp_path / "pkg" / "fer_vgg.keras", compile=False)
+    best = keras.models.load_model(first.best_model_path, compile=False)
+    for got, want in zip(shipped.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert info["shipped"] == "best_model.keras" and info["stages"][0]["averaged_epochs"] == 2
+    assert "the best single checkpoint is the one shipped" in card and "averaged model is the one shipped" not in card
+    assert "resumed across" not in card and "interrupted (a working session ended)" not in card
+
+
 def test_card_for_a_warm_started_run_describes_every_stage(runs, tmp_path, monkeypatch):
     csv, first, second = runs
     info, card = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
