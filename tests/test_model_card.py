@@ -48,14 +48,18 @@ def _make_card(monkeypatch, tmp_path, csv, run_dir, *flags):
     return info, (tmp_path / "docs" / "MODEL_CARD.md").read_text()
 
 
+def _assert_same_weights(shipped, source):
+    for got, want in zip(keras.models.load_model(shipped, compile=False).get_weights(),
+                         keras.models.load_model(source, compile=False).get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(runs, tmp_path, monkeypatch):
     csv, first, _ = runs
     info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--averaged", "--resumed-after", "2",
                             "--wall-time-s", "7200")
-    shipped = keras.models.load_model(tmp_path / "pkg" / "fer_vgg.keras", compile=False)
-    averaged = keras.models.load_model(first.averaged_model_path, compile=False)
-    for got, want in zip(shipped.get_weights(), averaged.get_weights()):
-        np.testing.assert_array_equal(got, want)  # --averaged ships the weight average, not the best checkpoint
+    # --averaged ships the weight average, not the best checkpoint
+    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", first.averaged_model_path)
     assert info["shipped"] == "averaged_model.keras" and info["resumed_after_epochs"] == [2]
     assert info["wall_time_s"] == 7200 and info["epochs_run"] == 3 and len(info["stages"]) == 1
     assert info["publictest"]["n"] == sum(sum(row) for row in info["confusion"]) > 0
@@ -71,10 +75,7 @@ def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(run
 def test_card_for_one_run_without_averaged_ships_its_best_checkpoint(runs, tmp_path, monkeypatch):
     csv, first, _ = runs
     info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir)
-    shipped = keras.models.load_model(tmp_path / "pkg" / "fer_vgg.keras", compile=False)
-    best = keras.models.load_model(first.best_model_path, compile=False)
-    for got, want in zip(shipped.get_weights(), best.get_weights()):
-        np.testing.assert_array_equal(got, want)
+    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", first.best_model_path)
     assert info["shipped"] == "best_model.keras" and info["stages"][0]["averaged_epochs"] == 2
     assert "the best single checkpoint is the one shipped" in card and "averaged model is the one shipped" not in card
     assert "resumed across" not in card and "interrupted (a working session ended)" not in card
@@ -83,10 +84,7 @@ def test_card_for_one_run_without_averaged_ships_its_best_checkpoint(runs, tmp_p
 def test_card_for_a_warm_started_run_describes_every_stage(runs, tmp_path, monkeypatch):
     csv, first, second = runs
     info, card = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
-    shipped = keras.models.load_model(tmp_path / "pkg" / "fer_vgg.keras", compile=False)
-    best = keras.models.load_model(second.best_model_path, compile=False)
-    for got, want in zip(shipped.get_weights(), best.get_weights()):
-        np.testing.assert_array_equal(got, want)
+    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", second.best_model_path)
     assert info["shipped"] == "best_model.keras" and info["resumed_after_epochs"] == []
     assert [s["warm_start"] for s in info["stages"]] == [False, True] and info["epochs_run"] == 5
     assert "1. **Stage 1** (`runs/pretrained/stage1`), from a random initialisation" in card
