@@ -158,8 +158,8 @@ _WARP_TEXT = {
 }
 
 
-def _stage_text(number: int, stage: dict, previous: dict | None, ships_average: bool = False,
-                last: bool = True) -> str:
+def _stage_text(number: int, stage: dict, previous: dict | None, shipped: str | None) -> str:
+    """One stage of the recipe; ``shipped`` names the file shipped from it (the last stage), None for earlier ones."""
     r = stage["recipe"]
     hours = (stage["wall_time_s"] or 0) / 3600
     start = f"the best checkpoint of stage {number - 1}" if stage["warm_start"] else "a random initialisation"
@@ -178,10 +178,10 @@ def _stage_text(number: int, stage: dict, previous: dict | None, ships_average: 
         averaged = (f" The weights at the end of the last {stage['averaged_epochs']} epochs were averaged into one "
                     f"model (stochastic weight averaging, `--average-epochs {r.get('average_epochs')}`): "
                     f"{stage['averaged_val_accuracy']:.2%} on PublicTest; "
-                    + ("this averaged model is the one shipped." if ships_average
-                       else "the best single checkpoint is the one shipped." if last
-                       else "the next stage started from its best single checkpoint."))
-    if number == 1 and last:  # a one-stage recipe: the run itself
+                    + ("the next stage started from its best single checkpoint." if shipped is None
+                       else "this averaged model is the one shipped." if shipped == "averaged_model.keras"
+                       else "the best single checkpoint is the one shipped."))
+    if number == 1 and shipped is not None:  # a one-stage recipe: the run itself
         head = f"**The run** (`runs/pretrained`), from {start}: "
     else:
         head = f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: "
@@ -225,8 +225,7 @@ def _card(info, report, log) -> str:
                   "scripts/make_model_card.py OUT` to ship the result and rewrite this card.")
     n_stages = len(info["stages"])
     stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None,
-                                   ships_average=i == n_stages and info.get("shipped") == "averaged_model.keras",
-                                   last=i == n_stages)
+                                   info.get("shipped", "best_model.keras") if i == n_stages else None)
                        for i, st in enumerate(info["stages"], 1))
     resumed = info.get("resumed_after_epochs") or []
     interrupted = (f"The shipped run was interrupted (a working session ended) after epoch"
