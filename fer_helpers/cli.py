@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--average-epochs", type=int, default=0,
                    help="also save averaged_model.keras, the mean of the weights at the end of the last N epochs "
                         "(stochastic weight averaging)")
+    s.add_argument("--teacher", action="append", default=None, metavar="MODEL",
+                   help="knowledge distillation: also learn from this saved model's probabilities on each augmented "
+                        "face (repeat for an ensemble of teachers)")
+    s.add_argument("--distill-weight", type=float, default=0.5,
+                   help="with --teacher: share of the teachers' probabilities in each training target (0 to 1)")
+    s.add_argument("--teacher-tta", action="store_true",
+                   help="with --teacher: average each teacher over the face and its mirror image (twice the cost)")
     s.add_argument("--filters", type=_int_list, default=None,
                    help="filters of each convolutional stage, e.g. 40,80,160,320 (default: the model's own)")
 

@@ -6,6 +6,8 @@ The pieces, each usable on its own from a notebook:
   same seed on the same machine gives the same weights (slower; off by default).
 * :func:`make_dataset`: shuffle, batch, augment on the fly, prefetch. Labels are one-hot (so label smoothing works)
   and optional per-sample weights carry the class weights.
+* :func:`distillation_targets`: knowledge distillation, soft targets from one or more teacher models computed on
+  each augmented batch (``train``'s ``teachers``).
 * :func:`make_callbacks`: CSVLogger, EarlyStopping (restoring the best weights), ReduceLROnPlateau, ModelCheckpoint
   (best model as ``.keras``), TensorBoard and BackupAndRestore, all monitoring Keras 3 names (``val_accuracy``).
 * :func:`train`: everything together, writing a run directory that an interrupted run resumes from.
@@ -77,7 +79,7 @@ def class_weights(labels, method: str = "balanced", max_weight: float | None = 1
 
 def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0,
                  sample_weights: dict[int, float] | None = None, drop_remainder: bool = False,
-                 warp: str = "bicubic"):
+                 warp: str = "bicubic", teacher=None):
     """A ``tf.data.Dataset`` of ``(faces, one_hot_labels[, sample_weights])`` batches.
 
     ``images``: ``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 (0..255; the model rescales). ``augment``: a preset
@@ -113,7 +115,77 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
         ds = ds.map(apply, num_parallel_calls=None)  # sequential: see the docstring
     else:
         ds = ds.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+    if teacher is not None:
+        ds = ds.map(lambda x, y, *rest: (x, teacher(x, y), *rest), num_parallel_calls=None)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load_teachers(paths) -> list:
+    """The saved models at ``paths``, checked to be usable as distillation teachers: each must take the series'
+    ``(48, 48, 1)`` faces and return probabilities over the 7 emotions (a softmax output). Errors name the file."""
+    import keras
+
+    from .saving import load_model
+
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise ValueError("teachers: give at least one saved model")
+    probe = np.linspace(0, 255, 2 * 48 * 48, dtype=np.float32).reshape(2, 48, 48, 1)
+    models = []
+    for path in paths:
+        model = load_model(path, compile=False)  # errors name the file
+        if tuple(model.input_shape[1:]) != (48, 48, 1) or model.output_shape[-1] != NUM_CLASSES:
+            raise ValueError(f"teacher {path}: expects input {model.input_shape} and gives {model.output_shape}; a "
+                             f"teacher must map (48, 48, 1) faces to {NUM_CLASSES} class probabilities")
+        out = np.asarray(keras.ops.convert_to_numpy(model(probe, training=False)), dtype=np.float64)
+        if out.min() < 0 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
+            raise ValueError(f"teacher {path}: its outputs are not probabilities (rows must be >= 0 and sum to 1); "
+                             "distillation needs a model that ends in a softmax")
+        models.append(model)
+    return models
+
+
+def distillation_targets(teachers, weight: float = 0.5, tta: bool = False, precision: str = "auto"):
+    """Knowledge distillation (Hinton et al., 2015): a function ``(faces, one_hot) -> targets`` that mixes each
+    label with the mean probabilities of ``teachers`` (models, e.g. from :func:`load_teachers`) on the same faces,
+    ``(1 - weight) * one_hot + weight * teacher``.
+
+    Cross-entropy against these targets is ``(1 - weight) * CE(label) + weight * CE(teacher)``: the distillation
+    loss at temperature 1. The teachers' probabilities carry what a one-hot label cannot: that a face labelled Fear
+    also looks a little Surprised. Averaging several teachers (an ensemble) gives better targets than any one of
+    them, and the student is still one model of its own size and inference cost. :func:`make_dataset` calls the
+    function after augmentation, so the teachers judge the augmented face the student sees, not the original (the
+    "consistent teacher" of Beyer et al., 2022). ``tta=True`` averages each teacher over the face and its mirror
+    image as well (twice the teachers' cost). The teachers run as :func:`~fer_helpers.models.fold_for_inference`
+    copies, in bfloat16 on CPUs that compute it natively (``precision="auto"``).
+
+    The training ``accuracy`` Keras reports then counts agreement with each target's top class, which is the
+    teachers' choice wherever they are confident; ``val_accuracy`` still uses the plain labels.
+    """
+    import tensorflow as tf
+
+    from .inference import resolve_precision
+    from .models import fold_for_inference
+
+    if not 0 < weight <= 1:
+        raise ValueError(f"distill_weight must lie in (0, 1], got {weight}")
+    if not teachers:
+        raise ValueError("teachers: give at least one model")
+    dtype = resolve_precision(precision)
+    runners = []
+    for model in teachers:
+        try:
+            runners.append(fold_for_inference(model, compute_dtype=dtype))
+        except ValueError:  # not a plain chain: run it as it is
+            runners.append(model)
+
+    def targets(faces, labels):
+        views = [faces, tf.reverse(faces, axis=[2])] if tta else [faces]
+        probs = [tf.cast(run(v, training=False), tf.float32) for run in runners for v in views]
+        teacher = tf.add_n(probs) / len(probs)
+        return (1.0 - weight) * tf.cast(labels, tf.float32) + weight * teacher
+
+    return targets
 
 
 def _augmentation_layer(augment, seed, warp):
@@ -380,6 +452,9 @@ class TrainConfig:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     init_from: str | None = None  # warm start: a saved model (same or narrower architecture) to start from
     average_epochs: int = 0  # > 0: also save the mean of the weights of the last N epochs (weight_averaging)
+    teachers: list = dataclasses.field(default_factory=list)  # saved models to distil from (distillation_targets)
+    distill_weight: float = 0.5  # with teachers: share of the teachers' probabilities in each training target
+    teacher_tta: bool = False  # with teachers: average each over the face and its mirror image
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -402,6 +477,11 @@ class TrainConfig:
             raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
         if self.init_from is not None and not Path(self.init_from).is_file():
             raise ValueError(f"init_from: no model file at {self.init_from}")
+        if not 0 < self.distill_weight <= 1:
+            raise ValueError(f"distill_weight must lie in (0, 1], got {self.distill_weight}")
+        for path in self.teachers:
+            if not Path(path).is_file():
+                raise ValueError(f"teachers: no model file at {path}")
 
 
 @dataclasses.dataclass
@@ -518,8 +598,12 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         data = load_fer2013(data)
     train_set, val_set = _split_data(data, config.val_fraction, config.seed)
     weights = class_weights(train_set.labels) if config.class_weights else None
+    teacher = None
+    if config.teachers:
+        teacher = distillation_targets(load_teachers(config.teachers), config.distill_weight, config.teacher_tta)
     train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=seed, sample_weights=weights, warp=config.warp)
+                            augment=config.augment, seed=seed, sample_weights=weights, warp=config.warp,
+                            teacher=teacher)
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
@@ -627,6 +711,7 @@ def train_cli(args) -> int:
                          augment=args.augment, warp=args.warp, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
                          precision=args.precision, init_from=args.init_from, average_epochs=args.average_epochs,
+                         teachers=args.teacher or [], distill_weight=args.distill_weight, teacher_tta=args.teacher_tta,
                          model_kwargs={"filters": args.filters} if args.filters else {})
     result = train(data, args.out, config, resume=args.resume)
     m = result.metrics

@@ -451,3 +451,106 @@ def test_simulated_interruption_then_resume_in_process(tmp_path):
     assert result.history["epoch"].tolist() == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="finished run"):  # nothing left to resume: never silently retrain
         training.train(data, tmp_path / "run", resume=True, **kw)
+
+
+def _softmax_model(path, bias=None, activation="softmax", units=7):
+    """A saved model that ignores the face: Dense on the flattened pixels with a zero kernel and ``bias``."""
+    import keras
+
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                              keras.layers.Dense(units, activation=activation)])
+    kernel, b = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([np.zeros_like(kernel), np.zeros_like(b) if bias is None else np.asarray(bias)])
+    model.save(path)
+    return path
+
+
+def test_distillation_targets_mix_each_label_with_the_teachers_mean_on_the_augmented_face(tmp_path):
+    import keras
+
+    from fer_helpers.models import build_tutorial_cnn
+
+    keras.utils.set_random_seed(0)
+    teachers = [build_tutorial_cnn(**SMALL_TUTORIAL) for _ in range(2)]
+    x = np.random.default_rng(1).integers(0, 256, size=(12, 48, 48), dtype=np.uint8)
+    y = np.arange(12) % 7
+    onehot = np.eye(7)[y]
+    faces = x[..., None].astype(np.float32)
+    probs = [np.asarray(t(faces, training=False)) for t in teachers]
+    mirrored = [np.asarray(t(faces[:, :, ::-1], training=False)) for t in teachers]
+    assert not np.allclose(probs[0], probs[1], atol=1e-3)  # two different teachers: the mean is not either one
+
+    for tta, mean in ((False, np.mean(probs, axis=0)), (True, np.mean(probs + mirrored, axis=0))):
+        fn = training.distillation_targets(teachers, weight=0.7, tta=tta, precision="float32")
+        ds = training.make_dataset(x, y, batch_size=5, shuffle=False, teacher=fn)
+        got = np.concatenate([t for _, t in ds.as_numpy_iterator()])
+        np.testing.assert_allclose(got, 0.3 * onehot + 0.7 * mean, atol=1e-5)
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+    # with augmentation the teachers judge the face the student receives, not the original
+    fn = training.distillation_targets(teachers[:1], weight=1.0, precision="float32")
+    xb, tb = next(iter(training.make_dataset(x, y, batch_size=12, shuffle=False, augment="strong", teacher=fn)))
+    assert not np.allclose(xb.numpy()[..., 0], x)
+    np.testing.assert_allclose(tb.numpy(), np.asarray(teachers[0](xb, training=False)), atol=1e-5)
+    # sample weights pass through unchanged
+    w = training.class_weights(y)
+    batch = next(iter(training.make_dataset(x, y, batch_size=12, shuffle=False, sample_weights=w, teacher=fn)))
+    assert len(batch) == 3 and np.allclose(batch[2].numpy(), [w[c] for c in y])
+
+
+def test_teachers_and_distill_weight_are_checked_with_errors_that_name_them(tmp_path):
+    with pytest.raises(ValueError, match=r"teachers: no model file at .*missing.keras"):
+        training.TrainConfig(teachers=[str(tmp_path / "missing.keras")]).validate()
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=r"distill_weight must lie in \(0, 1\]"):
+            training.TrainConfig(distill_weight=bad).validate()
+        with pytest.raises(ValueError, match=r"distill_weight must lie in \(0, 1\]"):
+            training.distillation_targets([object()], weight=bad)
+    logits = _softmax_model(tmp_path / "logits.keras", bias=[3.0, 0, 0, 0, 0, 0, 0], activation=None)
+    with pytest.raises(ValueError, match=r"teacher .*logits.keras: its outputs are not probabilities"):
+        training.load_teachers([logits])
+    three = _softmax_model(tmp_path / "three.keras", units=3)
+    with pytest.raises(ValueError, match=r"teacher .*three.keras: expects input .* and gives \(None, 3\)"):
+        training.load_teachers(three)
+    with pytest.raises(ValueError, match="teachers: give at least one saved model"):
+        training.load_teachers([])
+    good = _softmax_model(tmp_path / "good.keras")
+    assert len(training.load_teachers([good, good])) == 2
+
+
+def test_train_learns_from_the_teacher_not_only_the_labels(small_csv, tmp_path):
+    """A teacher that calls every face Angry, at full weight: the student follows it although the labels are
+    balanced. (Its best checkpoint is selected on the hard PublicTest labels, so the last epoch is checked.)"""
+    import keras
+
+    from fer_helpers.data import load_fer2013
+
+    faces = load_fer2013(small_csv).images[..., None]
+
+    class AngerAtTheEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.angry = self.model.predict(faces, verbose=0)[:, 0]
+
+    teacher = _softmax_model(tmp_path / "angry.keras", bias=[8.0, 0, 0, 0, 0, 0, 0])
+    kw = dict(model="tutorial", epochs=5, batch_size=32, learning_rate=5e-3, augment="none", patience=5,
+              verbose=0, model_kwargs=SMALL_TUTORIAL, seed=4)
+    student = AngerAtTheEnd()
+    training.train(small_csv, tmp_path / "kd", teachers=[str(teacher)], distill_weight=1.0, callbacks=[student], **kw)
+    assert student.angry.mean() > 0.9 and (student.angry > 0.5).all()
+    assert pd.read_csv(tmp_path / "kd" / "training_log.csv")["loss"].iloc[-1] < 0.3  # CE against the teacher
+    saved = json.loads((tmp_path / "kd" / "config.json").read_text())
+    assert saved["teachers"] == [str(teacher)] and saved["distill_weight"] == 1.0
+    # the same run without a teacher stays far from calling every face Angry (the check above is not vacuous)
+    plain = AngerAtTheEnd()
+    training.train(small_csv, tmp_path / "plain", callbacks=[plain], **kw)
+    assert plain.angry.mean() < 0.5
+    assert pd.read_csv(tmp_path / "plain" / "training_log.csv")["loss"].iloc[-1] > 1.0
+
+
+def test_cli_passes_teachers_and_distillation_settings():
+    from fer_helpers.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--out", "run", "--teacher", "a.keras", "--teacher", "b.keras",
+                                      "--distill-weight", "0.8", "--teacher-tta"])
+    assert args.teacher == ["a.keras", "b.keras"] and args.distill_weight == 0.8 and args.teacher_tta
+    args = build_parser().parse_args(["train", "--out", "run"])
+    assert args.teacher is None and not args.teacher_tta
