@@ -17,7 +17,7 @@ Formats
 saved by Keras 2 that Keras 3 cannot read (a TensorFlow SavedModel directory, or an ``.h5``/``.keras``/``.json`` file
 whose recorded Keras version is 2.x and which fails to load) raises ``ValueError`` saying how to convert it.
 
-Safety: loading never runs code from the file. Keras' ``safe_mode`` stays on (a ``Lambda`` layer holding pickled
+Safety: loading never runs code from the file. Keras' ``safe_mode`` stays on (a ``Lambda`` layer holding marshalled
 Python bytecode is refused), and this module never unpickles anything.
 
 TensorFlow Lite
@@ -245,7 +245,7 @@ def load_model(path, weights=None, compile: bool = True):
     ``ValueError`` when it is empty, corrupt, not a model, its weights do not fit the architecture, or it was saved
     by Keras 2 in a form Keras 3 cannot read (the message says how to convert it).
 
-    Nothing in the file is executed: Keras' ``safe_mode`` stays on, so ``Lambda`` layers with pickled code are
+    Nothing in the file is executed: Keras' ``safe_mode`` stays on, so ``Lambda`` layers with marshalled code are
     refused. Custom layers of this package (``fer_helpers.augment``) are registered before loading.
     ``compile=False`` skips restoring the optimizer and loss (enough for inference).
     """
