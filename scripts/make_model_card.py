@@ -60,6 +60,7 @@ def main() -> None:
     from fer_helpers.pretrained import INFO_FILE, MODEL_FILE
 
     stages = _stages(args.run_dir)
+    teachers = _teachers(stages)
     config, log, metrics = stages[-1]["config"], stages[-1]["log"], stages[-1]["metrics"]
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
@@ -89,23 +90,18 @@ def main() -> None:
         "size_mb": round(size_mb, 2),
         "params": int(model.count_params()),
         "architecture": config["model"],
-        "recipe": config,
+        "recipe": _recipe(config, teachers),
         "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained",
-        "stages": [{"recipe": {k: v for k, v in st["config"].items() if k != "init_from"},
-                    "warm_start": st["config"].get("init_from") is not None,
-                    "epochs_run": int(len(st["log"])), "best_epoch": st["metrics"]["best_epoch"],
-                    "best_val_accuracy": round(float(st["log"]["val_accuracy"].max()), 4),
-                    "averaged_epochs": st["metrics"].get("averaged_epochs", 0),
-                    "averaged_val_accuracy": st["metrics"].get("averaged_val_accuracy"),
-                    "wall_time_s": st["metrics"].get("wall_time_s_total")} for st in stages],
+        "stages": [_summary(st, teachers) for st in stages],
+        "teachers": [{**_summary(t, teachers), "start": t["start"], "file": t["file"]} for t in teachers],
         "shipped": "averaged_model.keras" if args.averaged else "best_model.keras",
-        "epochs_run": int(sum(len(st["log"]) for st in stages)),
+        "epochs_run": int(sum(len(st["log"]) for st in stages + teachers)),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),
         "best_epoch": metrics["best_epoch"],
         "wall_time_s": (args.wall_time_s if args.wall_time_s is not None
-                        else None if any(st["metrics"].get("wall_time_s_total") is None for st in stages)
-                        else round(sum(st["metrics"]["wall_time_s_total"] for st in stages), 1)),
+                        else None if any(st["metrics"].get("wall_time_s_total") is None for st in stages + teachers)
+                        else round(sum(st["metrics"]["wall_time_s_total"] for st in stages + teachers), 1)),
         "resumed_after_epochs": resumed_after,
         "train_rows": train_rows,
         "publictest": {"n": plain.n, "accuracy": round(plain.accuracy, 4), "accuracy_tta": round(tta.accuracy, 4),
@@ -137,10 +133,51 @@ def _stages(run_dir: Path) -> list[dict]:
         else:  # a run still in progress: its best checkpoint so far
             metrics = {"best_epoch": int(log["epoch"].iloc[int(log["val_accuracy"].to_numpy().argmax())]) + 1,
                        "wall_time_s_total": None, "in_progress": True}
-        stages.insert(0, {"config": config, "log": log, "metrics": metrics})
+        stages.insert(0, {"config": config, "log": log, "metrics": metrics, "dir": run_dir})
         if not config.get("init_from"):
             return stages
         run_dir = Path(config["init_from"]).parent
+
+
+def _teachers(stages: list[dict]) -> list[dict]:
+    """The runs of the teachers that stages were distilled from (``train --teacher``), in order of first use, each
+    with ``start``: where it started (a stage of the recipe, or a random initialisation)."""
+    stage_dirs = [st["dir"].resolve() for st in stages]
+    teachers = []
+    for stage in stages:
+        for path in stage["config"].get("teachers") or []:
+            run_dir = Path(path).parent.resolve()
+            if any(t["dir"] == run_dir for t in teachers):
+                continue
+            run = _stages(run_dir)[-1]
+            init = run["config"].get("init_from")
+            if not init:
+                start = "a random initialisation"
+            elif Path(init).parent.resolve() in stage_dirs:
+                start = f"the best checkpoint of stage {stage_dirs.index(Path(init).parent.resolve()) + 1}"
+            else:
+                start = f"`{init}`"
+            teachers.append({**run, "dir": run_dir, "start": start, "file": Path(path).name})
+    return teachers
+
+
+def _recipe(config: dict, teachers: list[dict]) -> dict:
+    """A run's settings for the card, its teachers named as in the recipe script (``teacherN/best_model.keras``)."""
+    names = {t["dir"]: f"teacher{i}" for i, t in enumerate(teachers, 1)}
+    recipe = {k: v for k, v in config.items() if k != "init_from"}
+    if config.get("teachers"):
+        recipe["teachers"] = [f"{names[Path(p).parent.resolve()]}/{Path(p).name}" for p in config["teachers"]]
+    return recipe
+
+
+def _summary(run: dict, teachers: list[dict]) -> dict:
+    """The numbers of one stage (or teacher) run that the card and ``fer_vgg.json`` record."""
+    return {"recipe": _recipe(run["config"], teachers), "warm_start": run["config"].get("init_from") is not None,
+            "epochs_run": int(len(run["log"])), "best_epoch": run["metrics"]["best_epoch"],
+            "best_val_accuracy": round(float(run["log"]["val_accuracy"].max()), 4),
+            "averaged_epochs": run["metrics"].get("averaged_epochs", 0),
+            "averaged_val_accuracy": run["metrics"].get("averaged_val_accuracy"),
+            "wall_time_s": run["metrics"].get("wall_time_s_total")}
 
 
 def _filters(recipe: dict) -> list[int]:
@@ -158,11 +195,15 @@ _WARP_TEXT = {
 }
 
 
-def _stage_text(number: int, stage: dict, previous: dict | None, shipped: str | None) -> str:
-    """One stage of the recipe; ``shipped`` names the file shipped from it (the last stage), None for earlier ones."""
+def _stage_text(number: int, stage: dict, previous: dict | None, shipped: str | None, head: str | None = None) -> str:
+    """One stage of the recipe; ``shipped`` names the file shipped from it (the last stage), None for earlier ones.
+    ``head`` replaces the numbered heading for a teacher (``shipped`` then names the file used as the teacher), and
+    a ``start`` in ``stage`` says where it started."""
     r = stage["recipe"]
+    role = "shipped" if head is None else "used as the teacher"
     hours = (stage["wall_time_s"] or 0) / 3600
-    start = f"the best checkpoint of stage {number - 1}" if stage["warm_start"] else "a random initialisation"
+    start = stage.get("start") or (f"the best checkpoint of stage {number - 1}" if stage["warm_start"]
+                                   else "a random initialisation")
     if previous is not None and _filters(previous["recipe"]) != _filters(r):
         start += (f", widened from {'-'.join(map(str, _filters(previous['recipe'])))} to "
                   f"{'-'.join(map(str, _filters(r)))} filters without changing its predictions (Net2WiderNet, "
@@ -179,16 +220,27 @@ def _stage_text(number: int, stage: dict, previous: dict | None, shipped: str | 
                     f"model (stochastic weight averaging, `--average-epochs {r.get('average_epochs')}`): "
                     f"{stage['averaged_val_accuracy']:.2%} on PublicTest; "
                     + ("the next stage started from its best single checkpoint." if shipped is None
-                       else "this averaged model is the one shipped." if shipped == "averaged_model.keras"
-                       else "the best single checkpoint is the one shipped."))
-    if number == 1 and shipped is not None:  # a one-stage recipe: the run itself
+                       else f"this averaged model is the one {role}." if shipped == "averaged_model.keras"
+                       else f"the best single checkpoint is the one {role}."))
+    if head is not None:
+        head = f"{head}, from {start}: "
+    elif number == 1 and shipped is not None:  # a one-stage recipe: the run itself
         head = f"**The run** (`runs/pretrained`), from {start}: "
     else:
         head = f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: "
+    distilled = ""
+    if r.get("teachers"):
+        names = [f"teacher {t.split('/')[0].removeprefix('teacher')}" for t in r["teachers"]]
+        weight = r.get("distill_weight", 0.5)
+        distilled = (f" Distilled (`--teacher`, knowledge distillation at temperature 1) from {' and '.join(names)} "
+                     f"(below): each training target is {1 - weight:.0%} the label and {weight:.0%} the teachers' "
+                     "mean probabilities on the same augmented face"
+                     + (", each teacher averaged over the face and its mirror image (`--teacher-tta`)"
+                        if r.get("teacher_tta") else "") + ".")
     return (f"{head}{r['epochs']} epochs, "
             f"batch {r['batch_size']}, {r['optimizer']} with {rate}, label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
-            f"(saved as float32), seed {r['seed']}. "
+            f"(saved as float32), seed {r['seed']}.{distilled} "
             f"Best PublicTest epoch {stage['best_epoch']} of {stage['epochs_run']} "
             f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h."
             + averaged)
@@ -227,6 +279,11 @@ def _card(info, report, log) -> str:
     stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None,
                                    info.get("shipped", "best_model.keras") if i == n_stages else None)
                        for i, st in enumerate(info["stages"], 1))
+    teachers = info.get("teachers") or []
+    if teachers:
+        stages += "\n\nThe teachers, each trained before the stage that learns from them:\n\n" + "\n".join(
+            _stage_text(0, t, None, t["file"], head=f"* **Teacher {i}** (`runs/pretrained/teacher{i}`)")
+            for i, t in enumerate(teachers, 1))
     resumed = info.get("resumed_after_epochs") or []
     interrupted = (f"The shipped run was interrupted (a working session ended) after epoch"
                    f"{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))} and resumed.\n"
@@ -239,7 +296,8 @@ def _card(info, report, log) -> str:
                      "(`fer_helpers.training.stream_seed`), so a run that was interrupted does not draw the same "
                      "batches as one that was not.")
     else:
-        runs = ("`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage, "
+        runs = ("`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage"
+                + (" and once per teacher" if teachers else "") + ", "
                 f"always with model `{r['model']}` on the Training rows, selecting each stage's checkpoint on "
                 "PublicTest:")
         resumable = ("Each stage is resumable (BackupAndRestore): rerun the same command after an interruption and "

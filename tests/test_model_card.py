@@ -101,3 +101,26 @@ def test_card_rejects_averaged_for_a_run_without_an_average(runs, tmp_path, monk
         _make_card(monkeypatch, tmp_path, csv, second.out_dir, "--averaged")
     with pytest.raises(SystemExit, match="--resumed-after"):
         _make_card(monkeypatch, tmp_path, csv, second.out_dir, "--resumed-after", "after lunch")
+
+
+def test_card_for_a_distilled_run_describes_its_teachers(runs, tmp_path, monkeypatch):
+    """Stage 2 learns from a teacher that was itself warm-started from stage 1 (train --teacher)."""
+    csv, first, second = runs
+    kw = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, learning_rate=3e-3,
+              model_kwargs=TINY)
+    student = training.train(csv, tmp_path / "kd", epochs=2, init_from=str(first.best_model_path),
+                             teachers=[str(second.best_model_path)], distill_weight=0.6, teacher_tta=True, **kw)
+    info, card = _make_card(monkeypatch, tmp_path, csv, student.out_dir)
+    card = card.replace("\n", " ")  # the card wraps its lines
+    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", student.best_model_path)
+    assert info["recipe"]["teachers"] == ["teacher1/best_model.keras"]  # named as in the recipe script, no paths
+    assert [t["start"] for t in info["teachers"]] == ["the best checkpoint of stage 1"]
+    assert info["epochs_run"] == 3 + 2 + 2  # stage 1, stage 2 and the teacher's epochs
+    assert "once per stage and once per teacher" in card
+    assert ("Distilled (`--teacher`, knowledge distillation at temperature 1) from teacher 1 (below): each training "
+            "target is 40% the label and 60% the teachers' mean probabilities on the same augmented face, each "
+            "teacher averaged over the face and its mirror image (`--teacher-tta`).") in card
+    assert "* **Teacher 1** (`runs/pretrained/teacher1`), from the best checkpoint of stage 1: 2 epochs" in card
+    # a run without teachers says nothing about them
+    _, plain = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
+    assert "Teacher" not in plain and "Distilled" not in plain and "once per teacher" not in plain
