@@ -160,7 +160,8 @@ def distillation_targets(teachers, weight: float = 0.5, tta: bool = False, preci
     copies, in bfloat16 on CPUs that compute it natively (``precision="auto"``).
 
     The training ``accuracy`` Keras reports then counts agreement with each target's top class, which is the
-    teachers' choice wherever they are confident; ``val_accuracy`` still uses the plain labels.
+    teachers' choice wherever they are confident; ``val_accuracy`` still uses the plain labels. Label smoothing, if
+    the loss has any, applies on top of the mixed targets; the teachers' probabilities usually make it unnecessary.
     """
     import tensorflow as tf
 
