@@ -18,6 +18,7 @@ import argparse
 import inspect
 import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -61,6 +62,7 @@ def main() -> None:
 
     stages = _stages(args.run_dir)
     teachers = _teachers(stages)
+    names = _run_names(stages, teachers)
     config, log, metrics = stages[-1]["config"], stages[-1]["log"], stages[-1]["metrics"]
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
@@ -90,10 +92,10 @@ def main() -> None:
         "size_mb": round(size_mb, 2),
         "params": int(model.count_params()),
         "architecture": config["model"],
-        "recipe": _recipe(config, teachers),
+        "recipe": _recipe(config, names),
         "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained",
-        "stages": [_summary(st, teachers) for st in stages],
-        "teachers": [{**_summary(t, teachers), "start": t["start"], "file": t["file"]} for t in teachers],
+        "stages": [_summary(st, names) for st in stages],
+        "teachers": [{**_summary(t, names), "start": t["start"], "file": t["file"]} for t in teachers],
         "shipped": "averaged_model.keras" if args.averaged else "best_model.keras",
         "epochs_run": int(sum(len(st["log"]) for st in stages + teachers)),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
@@ -140,39 +142,59 @@ def _stages(run_dir: Path) -> list[dict]:
 
 
 def _teachers(stages: list[dict]) -> list[dict]:
-    """The runs of the teachers that stages were distilled from (``train --teacher``), in order of first use, each
-    with ``start``: where it started (a stage of the recipe, or a random initialisation)."""
-    stage_dirs = [st["dir"].resolve() for st in stages]
+    """The runs behind the teachers that stages were distilled from (``train --teacher``) and are not stages
+    themselves: each teacher's own warm-start chain, earliest first, in order of first use. Each run gets ``start``
+    (where it started, by the recipe's names) and ``file`` (the file a stage used as its teacher, else None)."""
+    names = _run_names(stages, [])
     teachers = []
     for stage in stages:
         for path in stage["config"].get("teachers") or []:
-            run_dir = Path(path).parent.resolve()
-            if any(t["dir"] == run_dir for t in teachers):
-                continue
-            run = _stages(run_dir)[-1]
-            init = run["config"].get("init_from")
-            if not init:
-                start = "a random initialisation"
-            elif Path(init).parent.resolve() in stage_dirs:
-                start = f"the best checkpoint of stage {stage_dirs.index(Path(init).parent.resolve()) + 1}"
-            else:
-                start = f"`{init}`"
-            teachers.append({**run, "dir": run_dir, "start": start, "file": Path(path).name})
+            for run in _stages(Path(path).parent):
+                run_dir = run["dir"].resolve()
+                if run_dir in names:  # a stage, or a teacher already listed
+                    continue
+                init = run["config"].get("init_from")
+                teachers.append({**run, "dir": run_dir, "start": _start_text(init, names), "file": None})
+                names[run_dir] = f"teacher{len(teachers)}"
+            for t in teachers:
+                if t["dir"] == Path(path).parent.resolve():
+                    t["file"] = Path(path).name
     return teachers
 
 
-def _recipe(config: dict, teachers: list[dict]) -> dict:
+def _run_names(stages: list[dict], teachers: list[dict]) -> dict:
+    """Each run's folder -> its name in the recipe script: ``stageN`` and ``teacherN``."""
+    names = {st["dir"].resolve(): f"stage{i}" for i, st in enumerate(stages, 1)}
+    names.update({t["dir"]: f"teacher{i}" for i, t in enumerate(teachers, 1)})
+    return names
+
+
+def _spoken(name: str) -> str:
+    """``stage3`` -> ``stage 3``, ``teacher1`` -> ``teacher 1``."""
+    return re.sub(r"(\D+)(\d+)", r"\1 \2", name)
+
+
+def _start_text(init: str | None, names: dict) -> str:
+    if not init:
+        return "a random initialisation"
+    what = {"best_model.keras": "the best checkpoint", "averaged_model.keras": "the weight average"}.get(
+        Path(init).name, f"`{Path(init).name}`")
+    source = names.get(Path(init).parent.resolve())
+    return f"{what} of {_spoken(source)}" if source else f"{what} of a run outside this recipe"
+
+
+def _recipe(config: dict, names: dict) -> dict:
     """A run's settings for the card, its teachers named as in the recipe script (``teacherN/best_model.keras``)."""
-    names = {t["dir"]: f"teacher{i}" for i, t in enumerate(teachers, 1)}
     recipe = {k: v for k, v in config.items() if k != "init_from"}
     if config.get("teachers"):
-        recipe["teachers"] = [f"{names[Path(p).parent.resolve()]}/{Path(p).name}" for p in config["teachers"]]
+        recipe["teachers"] = [f"{names.get(Path(p).parent.resolve(), 'outside')}/{Path(p).name}"
+                              for p in config["teachers"]]
     return recipe
 
 
-def _summary(run: dict, teachers: list[dict]) -> dict:
+def _summary(run: dict, names: dict) -> dict:
     """The numbers of one stage (or teacher) run that the card and ``fer_vgg.json`` record."""
-    return {"recipe": _recipe(run["config"], teachers), "warm_start": run["config"].get("init_from") is not None,
+    return {"recipe": _recipe(run["config"], names), "warm_start": run["config"].get("init_from") is not None,
             "epochs_run": int(len(run["log"])), "best_epoch": run["metrics"]["best_epoch"],
             "best_val_accuracy": round(float(run["log"]["val_accuracy"].max()), 4),
             "averaged_epochs": run["metrics"].get("averaged_epochs", 0),
@@ -230,14 +252,15 @@ def _stage_text(number: int, stage: dict, previous: dict | None, shipped: str | 
         head = f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: "
     distilled = ""
     if r.get("teachers"):
-        names = [f"teacher {t.split('/')[0].removeprefix('teacher')}" for t in r["teachers"]]
+        names = [_spoken(t.split("/")[0]) for t in r["teachers"]]
+        below = " (below)" if any(n.startswith("teacher") for n in names) else ""
         weight = r.get("distill_weight", 0.5)
-        distilled = (f" Distilled (`--teacher`, knowledge distillation at temperature 1) from {' and '.join(names)} "
-                     f"(below): each training target is {1 - weight:.0%} the label and {weight:.0%} the teachers' "
+        distilled = (f" Distilled (`--teacher`, knowledge distillation at temperature 1) from {' and '.join(names)}"
+                     f"{below}: each training target is {1 - weight:.0%} the label and {weight:.0%} the teachers' "
                      "mean probabilities on the same augmented face"
                      + (", each teacher averaged over the face and its mirror image (`--teacher-tta`)"
                         if r.get("teacher_tta") else "") + ".")
-    return (f"{head}{r['epochs']} epochs, "
+    return (f"{head}{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}, "
             f"batch {r['batch_size']}, {r['optimizer']} with {rate}, label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
             f"(saved as float32), seed {r['seed']}.{distilled} "

@@ -50,7 +50,7 @@ def _make_card(monkeypatch, tmp_path, csv, run_dir, *flags):
 
 def _assert_same_weights(shipped, source):
     for got, want in zip(keras.models.load_model(shipped, compile=False).get_weights(),
-                         keras.models.load_model(source, compile=False).get_weights()):
+                         keras.models.load_model(source, compile=False).get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -124,3 +124,26 @@ def test_card_for_a_distilled_run_describes_its_teachers(runs, tmp_path, monkeyp
     # a run without teachers says nothing about them
     _, plain = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
     assert "Teacher" not in plain and "Distilled" not in plain and "once per teacher" not in plain
+
+
+def test_card_counts_a_stage_used_as_a_teacher_once_and_a_teachers_own_chain(runs, tmp_path, monkeypatch):
+    """Stage 3 learns from stage 1 and from a teacher warm-started from a run outside the recipe: stage 1 is not
+    listed again, both runs behind the outside teacher are, and no local path reaches the card or its JSON."""
+    csv, first, second = runs
+    kw = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, learning_rate=3e-3,
+              model_kwargs=TINY)
+    base = training.train(csv, tmp_path / "base", epochs=1, **kw)
+    outside = training.train(csv, tmp_path / "outside", epochs=1, init_from=str(base.best_model_path), **kw)
+    student = training.train(csv, tmp_path / "kd", epochs=1, init_from=str(second.best_model_path),
+                             teachers=[str(first.best_model_path), str(outside.best_model_path)], **kw)
+    info, card = _make_card(monkeypatch, tmp_path, csv, student.out_dir)
+    flat = card.replace("\n", " ")
+    assert info["recipe"]["teachers"] == ["stage1/best_model.keras", "teacher2/best_model.keras"]
+    assert [t["start"] for t in info["teachers"]] == ["a random initialisation", "the best checkpoint of teacher 1"]
+    assert [t["file"] for t in info["teachers"]] == [None, "best_model.keras"]
+    assert info["epochs_run"] == 3 + 2 + 1 + 1 + 1  # stages 1-3, then the two teacher runs; stage 1 only once
+    assert "from stage 1 and teacher 2 (below): each training target is 50% the label" in flat
+    assert "* **Teacher 1** (`runs/pretrained/teacher1`), from a random initialisation: 1 epoch," in card
+    assert "* **Teacher 2** (`runs/pretrained/teacher2`), from the best checkpoint of teacher 1" in card
+    assert "Teacher 3" not in card
+    assert str(tmp_path) not in card and str(tmp_path) not in json.dumps(info)
