@@ -75,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher", action="append", default=None, metavar="MODEL",
                    help="knowledge distillation: also learn from this saved model's probabilities on each augmented "
                         "face (repeat for an ensemble of teachers)")
-    s.add_argument("--distill-weight", type=float, default=0.5,
-                   help="with --teacher: share of the teachers' probabilities in each training target (0 to 1)")
+    s.add_argument("--distill-weight", type=float, default=None,
+                   help="with --teacher: share of the teachers' probabilities in each training target, in (0, 1] "
+                        "(default 0.5)")
     s.add_argument("--teacher-tta", action="store_true",
                    help="with --teacher: average each teacher over the face and its mirror image (twice the cost)")
     s.add_argument("--filters", type=_int_list, default=None,

@@ -39,6 +39,7 @@ AVERAGED_MODEL = "averaged_model.keras"
 AVERAGING_DIR = "averaging"
 TENSORBOARD_DIR = "logs"
 MONITOR = "val_accuracy"
+DEFAULT_DISTILL_WEIGHT = 0.5
 
 
 def set_seed(seed: int = 0, deterministic: bool = False) -> None:
@@ -454,7 +455,7 @@ class TrainConfig:
     init_from: str | None = None  # warm start: a saved model (same or narrower architecture) to start from
     average_epochs: int = 0  # > 0: also save the mean of the weights of the last N epochs (weight_averaging)
     teachers: list = dataclasses.field(default_factory=list)  # saved models to distil from (distillation_targets)
-    distill_weight: float = 0.5  # with teachers: share of the teachers' probabilities in each training target
+    distill_weight: float = DEFAULT_DISTILL_WEIGHT  # with teachers: the teachers' share of each training target
     teacher_tta: bool = False  # with teachers: average each over the face and its mirror image
 
     def validate(self) -> None:
@@ -480,9 +481,25 @@ class TrainConfig:
             raise ValueError(f"init_from: no model file at {self.init_from}")
         if not 0 < self.distill_weight <= 1:
             raise ValueError(f"distill_weight must lie in (0, 1], got {self.distill_weight}")
+        if isinstance(self.teachers, (str, Path)):
+            raise ValueError(f"teachers must be a list of model files, got the single {type(self.teachers).__name__} "
+                             f"{str(self.teachers)!r}: write teachers=[{str(self.teachers)!r}]")
+        if not self.teachers and (self.teacher_tta or self.distill_weight != DEFAULT_DISTILL_WEIGHT):
+            raise ValueError("distill_weight and teacher_tta only apply to distillation: give teachers (--teacher) "
+                             "as well, or leave them out")
         for path in self.teachers:
             if not Path(path).is_file():
                 raise ValueError(f"teachers: no model file at {path}")
+
+
+def _check_same_settings(given: TrainConfig, saved: TrainConfig, config_file: Path) -> None:
+    """Raise ValueError naming every setting in which ``given`` differs from the run's saved ``config.json``."""
+    a, b = (json.loads(json.dumps(dataclasses.asdict(c))) for c in (given, saved))
+    diffs = [f"{key} {b[key]!r} in the run, {a[key]!r} given" for key in a if a[key] != b.get(key)]
+    if diffs:
+        raise ValueError(f"{config_file}: a resumed run keeps the settings it started with, and these differ: "
+                         f"{'; '.join(diffs)}. Repeat the run's own settings (or, from Python, pass resume=True "
+                         "without a config), or train the new settings into another output directory")
 
 
 @dataclasses.dataclass
@@ -561,8 +578,10 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     split with a seeded stratified split. ``out_dir`` receives ``best_model.keras``, ``training_log.csv``,
     ``logs/`` (TensorBoard), ``config.json`` and ``metrics.json``.
 
-    ``resume=True`` continues an interrupted run in ``out_dir`` from its last finished epoch (BackupAndRestore);
-    without it, a directory holding an interrupted run is an error rather than silently overwritten.
+    ``resume=True`` continues an interrupted run in ``out_dir`` from its last finished epoch (BackupAndRestore),
+    with the settings it started with (its ``config.json``): a ``config`` or overrides given as well must repeat
+    them, and any difference is an error that names the settings. Without ``resume``, a directory holding an
+    interrupted run is an error rather than silently overwritten.
     ``callbacks`` are added after the standard ones (see :func:`make_callbacks`). ``init_from`` (a config field)
     starts from the weights of a saved model instead of a random initialisation (see :func:`warm_start`).
     """
@@ -572,6 +591,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     from .data import FERData, load_fer2013
     from .models import build_model
 
+    given = config is not None or bool(overrides)  # settings the caller chose (a resume must match them)
     config = dataclasses.replace(config or TrainConfig(), **overrides)
     config.validate()
     out_dir = Path(out_dir)
@@ -584,7 +604,11 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         if config_file.exists():  # a resumed run must use the settings it started with
             saved = json.loads(config_file.read_text())
             saved.setdefault("warp", "chained")  # runs saved before the field existed augmented with chained layers
-            config = TrainConfig(**saved)
+            saved = TrainConfig(**saved)
+            if given:
+                _check_same_settings(config, saved, config_file)
+            config = saved
+            config.validate()
     elif backup.exists() or (out_dir / CSV_LOG).exists():
         raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
                          "or choose another output directory")
@@ -712,7 +736,8 @@ def train_cli(args) -> int:
                          augment=args.augment, warp=args.warp, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
                          precision=args.precision, init_from=args.init_from, average_epochs=args.average_epochs,
-                         teachers=args.teacher or [], distill_weight=args.distill_weight, teacher_tta=args.teacher_tta,
+                         teachers=args.teacher or [], teacher_tta=args.teacher_tta,
+                         distill_weight=DEFAULT_DISTILL_WEIGHT if args.distill_weight is None else args.distill_weight,
                          model_kwargs={"filters": args.filters} if args.filters else {})
     result = train(data, args.out, config, resume=args.resume)
     m = result.metrics

@@ -378,10 +378,10 @@ def test_weight_averaging_is_the_mean_of_the_weights_at_the_chosen_epoch_ends():
     model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[averaging, _record_weights(seen)])
     assert averaging.count == 3
     expected = [np.mean([seen[e][i] for e in (2, 3, 4)], axis=0) for i in range(len(seen[4]))]
-    for got, want, last in zip(averaging.averaged_weights(), expected, seen[4]):
+    for got, want, last in zip(averaging.averaged_weights(), expected, seen[4], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     # it is a real average: not simply the last epoch's weights
-    assert any(not np.allclose(g, w) for g, w in zip(averaging.averaged_weights(), seen[4]))
+    assert any(not np.allclose(g, w) for g, w in zip(averaging.averaged_weights(), seen[4], strict=True))
     assert training.weight_averaging(first_epoch=10).averaged_weights() is None
     with pytest.raises(ValueError, match="first_epoch"):
         training.weight_averaging(first_epoch=-1)
@@ -420,7 +420,7 @@ def test_train_saves_the_weight_average_of_the_last_epochs_across_a_resume(tmp_p
     assert result.metrics["averaged_epochs"] == 3 and 0 <= result.metrics["averaged_val_accuracy"] <= 1
     averaged = keras.models.load_model(result.averaged_model_path, compile=False)
     expected = [np.mean([seen[e][i] for e in (1, 2, 3)], axis=0) for i in range(len(seen[3]))]
-    for got, want in zip(averaged.get_weights(), expected):
+    for got, want in zip(averaged.get_weights(), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not (tmp_path / "run" / "averaging").exists()  # finished: its state is removed, like backup/
     log = pd.read_csv(tmp_path / "run" / "training_log.csv")
@@ -546,11 +546,58 @@ def test_train_learns_from_the_teacher_not_only_the_labels(small_csv, tmp_path):
     assert pd.read_csv(tmp_path / "plain" / "training_log.csv")["loss"].iloc[-1] > 1.0
 
 
-def test_cli_passes_teachers_and_distillation_settings():
-    from fer_helpers.cli import build_parser
+class _Captured(Exception):
+    pass
 
-    args = build_parser().parse_args(["train", "--out", "run", "--teacher", "a.keras", "--teacher", "b.keras",
-                                      "--distill-weight", "0.8", "--teacher-tta"])
-    assert args.teacher == ["a.keras", "b.keras"] and args.distill_weight == 0.8 and args.teacher_tta
-    args = build_parser().parse_args(["train", "--out", "run"])
-    assert args.teacher is None and not args.teacher_tta
+
+def test_cli_hands_teachers_and_distillation_settings_to_train(monkeypatch, tmp_path):
+    from fer_helpers import cli
+
+    configs = []
+
+    def fake_train(data, out_dir, config, resume=False):
+        configs.append(config)
+        raise _Captured
+
+    monkeypatch.setattr(training, "train", fake_train)
+    teachers = [str(_softmax_model(tmp_path / name)) for name in ("a.keras", "b.keras")]
+    base = ["train", "--data", "faces.csv", "--out", str(tmp_path / "run")]
+    with pytest.raises(_Captured):
+        cli.main(base + ["--teacher", teachers[0], "--teacher", teachers[1], "--distill-weight", "0.8",
+                         "--teacher-tta"])
+    with pytest.raises(_Captured):
+        cli.main(base)
+    assert configs[0].teachers == teachers and configs[0].distill_weight == 0.8 and configs[0].teacher_tta
+    assert configs[1].teachers == [] and configs[1].distill_weight == 0.5 and not configs[1].teacher_tta
+
+
+def test_distillation_settings_without_teachers_are_an_error_not_ignored(tmp_path, capsys):
+    from fer_helpers import cli
+
+    with pytest.raises(ValueError, match="only apply to distillation: give teachers"):
+        training.TrainConfig(teacher_tta=True).validate()
+    with pytest.raises(ValueError, match="only apply to distillation: give teachers"):
+        training.TrainConfig(distill_weight=0.8).validate()
+    with pytest.raises(ValueError, match=r"teachers must be a list of model files, got the single str 't.keras'"):
+        training.TrainConfig(teachers="t.keras").validate()
+    # from the command line: a clear error and exit status 2, before any data is read
+    assert cli.main(["train", "--data", "missing.csv", "--out", str(tmp_path / "run"), "--teacher-tta"]) == 2
+    assert "only apply to distillation" in capsys.readouterr().err
+
+
+def test_resuming_with_other_settings_names_them_instead_of_dropping_them(tmp_path):
+    from fer_helpers.data import FERData
+
+    x, y = generate_faces(per_class=6, seed=2)
+    data = FERData(x, y, np.array([""] * len(y)))
+    kw = dict(model="tutorial", epochs=3, batch_size=32, augment="none", patience=10, verbose=0,
+              model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    with pytest.raises(training.SimulatedInterruption):
+        training.train(data, tmp_path / "run", callbacks=[training.interrupt_after(1)], **kw)
+    teacher = str(_softmax_model(tmp_path / "teacher.keras"))
+    with pytest.raises(ValueError, match=r"config.json: a resumed run keeps the settings it started with.*"
+                                         r"epochs 3 in the run, 5 given; teachers \[\] in the run, \['.*teacher.keras'\]"):
+        training.train(data, tmp_path / "run", resume=True, **{**kw, "epochs": 5}, teachers=[teacher])
+    assert (tmp_path / "run" / "backup").exists()  # the refused call changed nothing
+    result = training.train(data, tmp_path / "run", resume=True, **kw)  # the same settings (tuple or list alike)
+    assert result.history["epoch"].tolist() == [0, 1, 2]
