@@ -8,14 +8,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import dataclasses
 import math
-import time
 
 import cv2
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf
 
 from fer_helpers import augment as A  # noqa: E402
 from fer_helpers.augment import PRESETS, AugmentConfig  # noqa: E402
@@ -496,16 +494,6 @@ def test_augment_grid_follows_the_config():
     corner = marker(slice(4, 8), slice(4, 8))[..., 0].astype(np.uint8)
     grid = A.augment_grid(corner, AugmentConfig(horizontal_flip=True), n_per_face=17)[0, 1:]
     assert {tuple(round(v, 1) for v in centroid(cell)) for cell in grid} == {(5.5, 5.5), (5.5, 41.5)}
-
-
-def test_augment_grid_is_fast_enough_for_sliders(faces):
-    A.augment_grid(faces, "strong", n_per_face=8)  # warm-up (imports OpenCV)
-    timings = []
-    for seed in range(10):
-        start = time.perf_counter()
-        A.augment_grid(faces, "strong", n_per_face=8, seed=seed)
-        timings.append(time.perf_counter() - start)
-    assert np.median(timings) < 0.1
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import matplotlib
 
 matplotlib.use("Agg")
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -25,9 +26,6 @@ from fer_helpers import evaluation as ev  # noqa: E402
 from fer_helpers import plotting  # noqa: E402
 from fer_helpers.inference import resolve_precision  # noqa: E402
 from fer_helpers.labels import EMOTIONS, NUM_CLASSES  # noqa: E402
-
-keras = pytest.importorskip("keras")
-
 
 # --------------------------------------------------------------------------------------------------------------------
 # Fixtures

@@ -166,7 +166,8 @@ def test_draw_boxes_draws_in_rgb(photo):
 
 
 def test_detection_explorer_redraws_on_slider_changes(photo):
-    ipywidgets = pytest.importorskip("ipywidgets")
+    import ipywidgets
+
     explorer = lt.detection_explorer(photo)
     assert isinstance(explorer, ipywidgets.VBox)
     assert explorer.children[3].value[:2] == b"\xff\xd8"  # JPEG
