@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, default=30)
     s.add_argument("--out", required=True, help="run directory (best model, CSV log, TensorBoard logs, metrics)")
     s.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in --out (BackupAndRestore), repeating the options it started with")
+                   help="continue an interrupted run in --out (BackupAndRestore), repeating the options it started "
+                        "with")
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--learning-rate", type=float, default=1e-3)
     s.add_argument("--schedule", choices=["plateau", "cosine", "constant"], default="plateau")
