@@ -166,20 +166,14 @@ def distillation_targets(teachers, weight: float = 0.5, tta: bool = False, preci
     """
     import tensorflow as tf
 
-    from .inference import resolve_precision
-    from .models import fold_for_inference
+    from .inference import _runners, resolve_precision
 
     if not 0 < weight <= 1:
         raise ValueError(f"distill_weight must lie in (0, 1], got {weight}")
     if not teachers:
         raise ValueError("teachers: give at least one model")
     dtype = resolve_precision(precision)
-    runners = []
-    for model in teachers:
-        try:
-            runners.append(fold_for_inference(model, compute_dtype=dtype))
-        except ValueError:  # not a plain chain: run it as it is
-            runners.append(model)
+    runners = [_runners(model, dtype)[0] for model in teachers]  # the folded copy predict_proba uses
 
     def targets(faces, labels):
         views = [faces, tf.reverse(faces, axis=[2])] if tta else [faces]

@@ -15,6 +15,7 @@ from fer_helpers.synthetic import assign_usage, generate_faces
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"filters": (4, 4, 8, 8), "head_units": 8}
+KW = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, learning_rate=3e-3, model_kwargs=TINY)
 
 
 def _card_script():
@@ -30,8 +31,7 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("card")
     images, labels = generate_faces(per_class=12, seed=5)
     csv = write_fer_csv(folder / "tiny.csv", images, labels, assign_usage(labels, seed=5, fractions=(0.7, 0.3, 0)))
-    kw = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, warmup_epochs=2,
-              learning_rate=3e-3, model_kwargs=TINY)
+    kw = {**KW, "warmup_epochs": 2}
     first = training.train(csv, folder / "one", epochs=3, average_epochs=2, **kw)
     second = training.train(csv, folder / "two", epochs=2, init_from=str(first.best_model_path), **kw)
     return csv, first, second
@@ -106,10 +106,8 @@ def test_card_rejects_averaged_for_a_run_without_an_average(runs, tmp_path, monk
 def test_card_for_a_distilled_run_describes_its_teachers(runs, tmp_path, monkeypatch):
     """Stage 2 learns from a teacher that was itself warm-started from stage 1 (train --teacher)."""
     csv, first, second = runs
-    kw = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, learning_rate=3e-3,
-              model_kwargs=TINY)
     student = training.train(csv, tmp_path / "kd", epochs=2, init_from=str(first.best_model_path),
-                             teachers=[str(second.best_model_path)], distill_weight=0.6, teacher_tta=True, **kw)
+                             teachers=[str(second.best_model_path)], distill_weight=0.6, teacher_tta=True, **KW)
     info, card = _make_card(monkeypatch, tmp_path, csv, student.out_dir)
     card = card.replace("\n", " ")  # the card wraps its lines
     _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", student.best_model_path)
@@ -130,12 +128,10 @@ def test_card_counts_a_stage_used_as_a_teacher_once_and_a_teachers_own_chain(run
     """Stage 3 learns from stage 1 and from a teacher warm-started from a run outside the recipe: stage 1 is not
     listed again, both runs behind the outside teacher are, and no local path reaches the card or its JSON."""
     csv, first, second = runs
-    kw = dict(model="default", batch_size=32, augment="none", patience=10, verbose=0, learning_rate=3e-3,
-              model_kwargs=TINY)
-    base = training.train(csv, tmp_path / "base", epochs=1, **kw)
-    outside = training.train(csv, tmp_path / "outside", epochs=1, init_from=str(base.best_model_path), **kw)
+    base = training.train(csv, tmp_path / "base", epochs=1, **KW)
+    outside = training.train(csv, tmp_path / "outside", epochs=1, init_from=str(base.best_model_path), **KW)
     student = training.train(csv, tmp_path / "kd", epochs=1, init_from=str(second.best_model_path),
-                             teachers=[str(first.best_model_path), str(outside.best_model_path)], **kw)
+                             teachers=[str(first.best_model_path), str(outside.best_model_path)], **KW)
     info, card = _make_card(monkeypatch, tmp_path, csv, student.out_dir)
     flat = card.replace("\n", " ")
     assert info["recipe"]["teachers"] == ["stage1/best_model.keras", "teacher2/best_model.keras"]
