@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--filters", type=_int_list, default=None,
                    help="filters of each convolutional stage, e.g. 40,80,160,320 (default: the model's own)")
 
+    s = sub.add_parser("average", help="average the weights of models fine-tuned from one start (a model soup)")
+    s.add_argument("models", nargs="+", help="two or more saved models of the same architecture")
+    s.add_argument("--out", required=True, help="the averaged model to write (.keras)")
+
     s = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix of a model")
     s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")
     s.add_argument("--data", required=True)
@@ -116,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             from .synthetic import make_sample_cli as run
         elif args.command == "train":
             from .training import train_cli as run
+        elif args.command == "average":
+            from .training import average_cli as run
         elif args.command == "evaluate":
             from .evaluation import evaluate_cli as run
         elif args.command == "predict":

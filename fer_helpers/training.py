@@ -297,6 +297,46 @@ def weight_averaging(first_epoch: int, state_dir=None, completed_epochs: int = 0
     return _WeightAveraging()
 
 
+def average_models(paths, out=None):
+    """The mean of the weights of several saved models of one architecture: a uniform "model soup" (Wortsman et
+    al., 2022).
+
+    :func:`weight_averaging` averages the epochs of one run; this averages the end points of separate runs. It works
+    only for runs fine-tuned from the same starting model (``--init-from``), which stay in one basin of the loss:
+    the mean of two networks trained apart from different random starts is a broken network, since their filters
+    are not in the same order. Every weight is averaged, the BatchNormalization statistics included. Returns a
+    float32 model of the first file's architecture, saved to ``out`` when given. Raises ValueError naming the file
+    whose network differs from the first one's.
+    """
+    from .models import float32_model
+    from .saving import load_model
+
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if len(paths) < 2:
+        raise ValueError(f"average_models needs at least two models, got {len(paths)}: {paths}")
+    first = float32_model(load_model(paths[0], compile=False))
+    shapes = [tuple(w.shape) for w in first.weights]
+    total = [np.asarray(w, np.float64) for w in first.get_weights()]
+    for path in paths[1:]:
+        model = load_model(path, compile=False)
+        if [tuple(w.shape) for w in model.weights] != shapes:
+            raise ValueError(f"average_models: {path} holds a different network ({model.count_params():,} "
+                             f"parameters) from {paths[0]} ({first.count_params():,} parameters)")
+        for t, w in zip(total, model.get_weights(), strict=True):
+            t += w
+    first.set_weights([(t / len(paths)).astype(w.dtype) for t, w in zip(total, first.get_weights(), strict=True)])
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        first.save(out)
+    return first
+
+
+def average_cli(args) -> int:
+    average_models(args.models, args.out)
+    print(f"averaged the weights of {len(args.models)} models -> {args.out}")
+    return 0
+
+
 def _backup_epoch(out_dir: Path) -> int:
     """Epochs completed according to BackupAndRestore's metadata (0 if there is no backup)."""
     meta = out_dir / BACKUP_DIR / "training_metadata.json"

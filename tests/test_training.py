@@ -601,3 +601,58 @@ def test_resuming_with_other_settings_names_them_instead_of_dropping_them(tmp_pa
     assert (tmp_path / "run" / "backup").exists()  # the refused call changed nothing
     result = training.train(data, tmp_path / "run", resume=True, **kw)  # the same settings (tuple or list alike)
     assert result.history["epoch"].tolist() == [0, 1, 2]
+
+
+def test_average_models_is_the_mean_of_every_weight_batchnorm_statistics_included(tmp_path):
+    import keras
+
+    paths, weights = [], []
+    for seed in range(3):
+        keras.utils.set_random_seed(seed)
+        model = _tiny_model()
+        model.fit(np.random.default_rng(seed).normal(size=(32, 4)), np.eye(2)[np.arange(32) % 2], epochs=1, verbose=0)
+        paths.append(tmp_path / f"m{seed}.keras")
+        model.save(paths[-1])
+        weights.append(model.get_weights())
+    out = tmp_path / "soup" / "avg.keras"
+    averaged = training.average_models(paths, out)
+    expected = [np.mean(ws, axis=0) for ws in zip(*weights, strict=True)]
+    moving_mean = 4  # kernel, bias, then BatchNormalization's gamma, beta, moving mean, moving variance
+    assert not np.allclose(weights[0][moving_mean], weights[1][moving_mean])  # so the test sees them averaged
+    for got, want in zip(averaged.get_weights(), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    reloaded = keras.models.load_model(out, compile=False)
+    x = np.random.default_rng(9).normal(size=(5, 4)).astype("float32")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), averaged.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_average_models_names_the_file_whose_network_differs(tmp_path):
+    import keras
+
+    _tiny_model().save(tmp_path / "a.keras")
+    _tiny_model().save(tmp_path / "b.keras")
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5), keras.layers.Dense(2)])
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match=r"other.keras holds a different network .* from .*a.keras"):
+        training.average_models([tmp_path / "a.keras", tmp_path / "b.keras", tmp_path / "other.keras"])
+    with pytest.raises(ValueError, match="at least two models"):
+        training.average_models([tmp_path / "a.keras"])
+    with pytest.raises(ValueError, match="at least two models"):
+        training.average_models(str(tmp_path / "a.keras"))
+
+
+def test_cli_average_writes_the_soup(tmp_path, capsys):
+    import keras
+
+    from fer_helpers.cli import main
+
+    for name in "ab":
+        _tiny_model().save(tmp_path / f"{name}.keras")
+    out = tmp_path / "soup.keras"
+    assert main(["average", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"), "--out", str(out)]) == 0
+    assert "averaged the weights of 2 models" in capsys.readouterr().out
+    a, b = (keras.models.load_model(tmp_path / f"{n}.keras").get_weights() for n in "ab")
+    for got, wa, wb in zip(keras.models.load_model(out).get_weights(), a, b, strict=True):
+        np.testing.assert_allclose(got, (wa + wb) / 2, rtol=1e-6, atol=1e-7)
+    assert main(["average", str(tmp_path / "a.keras"), "--out", str(out)]) == 2
+    assert "at least two models" in capsys.readouterr().err
