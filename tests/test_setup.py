@@ -51,9 +51,17 @@ def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_one():
     assert re.search(r"^test: \$\(VENV\)/\.installed", makefile, re.M)  # sets itself up on a fresh machine
 
 
-def test_cli_lists_the_commands(capsys):
+def test_cli_lists_the_commands_and_the_readme_shows_each_one():
+    import argparse
+
     from fer_helpers.cli import build_parser
 
-    text = build_parser().format_help()
-    for cmd in ("info", "make-sample", "train", "evaluate", "predict", "demo"):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = set(sub.choices)
+    assert {"info", "make-sample", "train", "average", "evaluate", "predict", "demo"} <= commands
+    text = parser.format_help()
+    readme = (ROOT / "README.md").read_text()
+    for cmd in commands:
         assert cmd in text
+        assert f"python -m fer_helpers {cmd} " in readme, f"README's command-line section lacks {cmd}"
