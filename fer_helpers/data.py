@@ -5,7 +5,8 @@ Supported inputs (all return a :class:`FERData`):
 * The Kaggle CSV ``emotion,pixels,Usage`` (``fer2013.csv``), plain or compressed (``.gz``, ``.zip``).
 * The competition's test file with only a ``pixels`` column (labels become ``-1``, usage ``""``).
 * The image-folder layout ``<root>/train/<emotion>/*.jpg`` and ``<root>/test/<emotion>/*.jpg``, whose file names
-  keep the split (``Training_*``, ``PublicTest_*``, ``PrivateTest_*``).
+  keep the split (``Training_*``, ``PublicTest_*``, ``PrivateTest_*``). Files under ``test/`` whose names do not say
+  which test split they belong to get the Usage ``"Test"``: held out, never trained on.
 
 Parsing is vectorised: instead of splitting every row's 2,304 numbers into Python strings, the text of a chunk of
 rows is viewed as one NumPy byte array and the digits are combined arithmetically. Rows are read in chunks and
@@ -34,7 +35,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .labels import EMOTIONS, NUM_CLASSES, USAGES, label_from_folder
+from .labels import EMOTIONS, FOLDER_TO_LABEL, NUM_CLASSES, USAGES, label_from_folder
 from .preprocessing import FACE_SIZE, prepare_faces
 
 PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE
@@ -44,6 +45,8 @@ KAGGLE_DATASET = "deadskull7/fer2013"
 #: Faces per class of the embedded synthetic data set that :func:`locate_fer2013` falls back to.
 EMBEDDED_PER_CLASS = 400
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
+#: Usage of image-folder files under ``test/`` whose names carry no split (not ``PublicTest_*``/``PrivateTest_*``).
+FOLDER_TEST_USAGE = "Test"
 
 
 class DataError(ValueError):
@@ -55,7 +58,8 @@ class FERData:
     """Faces, labels and splits of a loaded data set.
 
     ``images`` is ``(N, 48, 48)`` uint8 (0..255), ``labels`` ``(N,)`` int64 in 0..6 (``-1`` where the file has no
-    labels), ``usage`` ``(N,)`` strings (``"Training"``, ``"PublicTest"``, ``"PrivateTest"``, or ``""`` when unknown).
+    labels), ``usage`` ``(N,)`` strings (``"Training"``, ``"PublicTest"``, ``"PrivateTest"``, ``"Test"`` for
+    image-folder test files of unknown split, or ``""`` when unknown).
     ``skipped`` lists ``(row, reason)`` for rows left out with ``on_error="skip"``.
     """
 
@@ -541,14 +545,15 @@ def _load_csv(path: Path, on_error: str) -> FERData:
         else:
             lab, p2 = np.full(n, -1, dtype=np.int64), []
         use = chunk["Usage"].to_numpy(dtype=str) if "Usage" in columns else np.full(n, "", dtype="<U11")
-        chunk_problems = p1 + p2
-        if chunk_problems:
+        p3 = [(row + int(i), f"Usage {str(use[i])!r} is not one of {list(USAGES)}")
+              for i in np.flatnonzero(~np.isin(np.char.strip(use.astype(str)), USAGES + ("",)))]
+        use = np.char.strip(use.astype(str))
+        chunk_problems = p1 + p2 + p3
+        if chunk_problems:  # in "raise" mode too, so that the error can say how many rows are bad
             bad = np.zeros(n, dtype=bool)
             bad[[r - row for r, _ in chunk_problems]] = True
             pixels, lab, use = pixels[~bad], lab[~bad], use[~bad]
             problems.extend(chunk_problems)
-            if on_error == "raise":
-                break
         blocks.append(pixels)
         labels.append(lab)
         usages.append(use)
@@ -564,9 +569,6 @@ def _load_csv(path: Path, on_error: str) -> FERData:
     images = np.concatenate(blocks).reshape(-1, FACE_SIZE, FACE_SIZE) if blocks else np.zeros(
         (0, FACE_SIZE, FACE_SIZE), np.uint8)
     usage = np.concatenate(usages).astype("<U11") if usages else np.zeros(0, "<U11")
-    bad_usage = sorted(set(usage.tolist()) - set(USAGES) - {""})
-    if bad_usage:
-        raise DataError(f"{path}: unknown Usage values {bad_usage}; expected {list(USAGES)}")
     return FERData(images, np.concatenate(labels) if labels else np.zeros(0, np.int64), usage, str(path), problems)
 
 
@@ -578,7 +580,7 @@ def _usage_from_name(file: Path, split_dir: str) -> str:
     for usage in USAGES:
         if file.name.startswith(usage + "_"):
             return usage
-    return "Training" if split_dir == "train" else ""
+    return "Training" if split_dir == "train" else FOLDER_TEST_USAGE
 
 
 def _load_folder(root: Path, on_error: str) -> FERData:
@@ -590,12 +592,16 @@ def _load_folder(root: Path, on_error: str) -> FERData:
         if not base.is_dir():
             continue
         for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-            label = label_from_folder(class_dir.name)
+            try:
+                label = label_from_folder(class_dir.name)
+            except ValueError as exc:
+                raise DataError(f"{class_dir}: {exc}") from None
             for f in sorted(class_dir.iterdir()):
                 if f.suffix.lower() in IMAGE_SUFFIXES:
                     files.append((f, label, _usage_from_name(f, split_dir)))
     if not files:
-        raise DataError(f"{root}: no images found; expected {root}/train/<emotion>/*.jpg and {root}/test/<emotion>/*.jpg")
+        raise DataError(f"{root}: no images found; expected {root}/train/<emotion>/*.jpg and "
+                        f"{root}/test/<emotion>/*.jpg")
     images = np.zeros((len(files), FACE_SIZE, FACE_SIZE), dtype=np.uint8)
     keep = np.ones(len(files), dtype=bool)
     problems = []
@@ -742,12 +748,32 @@ def train_val_split(data: FERData, val_fraction: float = 0.1, seed: int = 0) -> 
 def official_splits(data: FERData, val_fraction: float = 0.1, seed: int = 0) -> tuple[FERData, FERData]:
     """Training and validation sets following the official protocol.
 
-    With ``Usage``: train on ``Training``, select models on ``PublicTest``. ``PrivateTest`` is never returned: it is
-    for the final report only. Without ``Usage``: a seeded stratified split.
+    With ``Training`` and ``PublicTest`` rows: train on ``Training``, select models on ``PublicTest``. With
+    ``Training`` rows but no ``PublicTest`` (an image-folder copy whose test files lost their split): a seeded
+    stratified split of the ``Training`` rows. Test rows (``PrivateTest``, ``Test``) are never returned: they are
+    for the final report only. Data without any ``Usage``: a seeded stratified split of all rows. Rows without a
+    ``Usage`` in data that has one are left out, with a warning that counts them.
     """
-    if data.has_usage:
+    usages = set(data.usage.tolist())
+    if usages <= {""}:
+        return train_val_split(data, val_fraction=val_fraction, seed=seed)
+    if "Training" not in usages:
+        raise DataError(f"{data.source}: no Training rows to train on (Usage values: {sorted(usages - {''})})")
+    unmarked = int(np.count_nonzero(data.usage == ""))
+    if unmarked:
+        warnings.warn(f"{data.source}: {unmarked} of {len(data)} rows have no Usage and are left out of training "
+                      "and validation", stacklevel=2)
+    if "PublicTest" in usages:
         return data.split("Training"), data.split("PublicTest")
-    return train_val_split(data, val_fraction=val_fraction, seed=seed)
+    return train_val_split(data.split("Training"), val_fraction=val_fraction, seed=seed)
+
+
+def validation_name(val: FERData, val_fraction: float) -> str:
+    """What :func:`official_splits` validated on, in words, for run metadata and messages."""
+    if len(val) and set(val.usage.tolist()) == {"PublicTest"}:
+        return "PublicTest"
+    source = "the Training rows" if len(val) and set(val.usage.tolist()) == {"Training"} else "the data"
+    return f"stratified {val_fraction:.0%} of {source}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -756,6 +782,15 @@ def official_splits(data: FERData, val_fraction: float = 0.1, seed: int = 0) -> 
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+def _is_image_folder_root(folder: Path) -> bool:
+    """True if ``folder/train`` holds emotion-named class folders (``happy/``, ``sad/``, ...) and ``folder/test``."""
+    train = folder / "train"
+    if not (train.is_dir() and (folder / "test").is_dir()):
+        return False
+    classes = [p.name.lower() for p in train.iterdir() if p.is_dir()]
+    return bool(classes) and all(c in FOLDER_TO_LABEL for c in classes)
 
 
 def _find_in(folder: Path) -> Path | None:
@@ -767,9 +802,24 @@ def _find_in(folder: Path) -> Path | None:
         if hits:
             return hits[0]
     for candidate in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
-        if (candidate / "train").is_dir() and (candidate / "test").is_dir():
+        if _is_image_folder_root(candidate):
             return candidate
     return None
+
+
+def _kagglehub_folders() -> list[Path]:
+    """kagglehub's download folders of FER2013 data sets: :data:`KAGGLE_DATASET` first, then other ``*fer*2013*``.
+
+    Only data sets named after FER2013 are searched, so another cached Kaggle data set (with its own ``train.csv``
+    or ``train/`` and ``test/`` folders) is never mistaken for it.
+    """
+    root = kagglehub_cache_dir() / "datasets"
+    if not root.is_dir():
+        return []
+    first = root / KAGGLE_DATASET
+    others = sorted(p for p in root.glob("*/*") if p.is_dir() and "fer" in p.name.lower()
+                    and "2013" in p.name and p != first)
+    return [p for p in [first, *others] if p.is_dir()]
 
 
 def kagglehub_cache_dir() -> Path:
@@ -806,9 +856,8 @@ def locate_fer2013(verbose: bool = True) -> Path:
         found = _find_in(folder)
         if found:
             return found
-    kh = kagglehub_cache_dir() / "datasets"
-    if kh.is_dir():
-        found = _find_in(kh)
+    for folder in _kagglehub_folders():
+        found = _find_in(folder)
         if found:
             return found
     path = embedded_dataset_path()
@@ -843,7 +892,8 @@ def download_fer2013(handle: str = KAGGLE_DATASET, dest=None) -> Path:
     folder = Path(kagglehub.dataset_download(handle))
     found = _find_in(folder)
     if found is None:
-        raise DataError(f"the Kaggle data set {handle!r} downloaded to {folder} holds no fer2013.csv nor train/test folders")
+        raise DataError(f"the Kaggle data set {handle!r} downloaded to {folder} holds no fer2013.csv nor "
+                        "train/test folders")
     if dest is not None:
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
@@ -916,6 +966,6 @@ def info_cli(args) -> int:
 
 __all__ = [
     "FERData", "DataError", "load_fer2013", "load_dataset", "parse_pixels", "write_fer_csv", "train_val_split",
-    "official_splits", "locate_fer2013", "download_fer2013", "embedded_dataset_path", "cache_dir", "summarize",
-    "format_summary", "PIXELS_PER_FACE", "KAGGLE_DATASET",
+    "official_splits", "validation_name", "locate_fer2013", "download_fer2013", "embedded_dataset_path", "cache_dir",
+    "summarize", "format_summary", "PIXELS_PER_FACE", "KAGGLE_DATASET", "FOLDER_TEST_USAGE",
 ]

@@ -313,6 +313,7 @@ def lesson5_model(run_dir=LESSON5_RUN, data=None, fallback_dir="../runs/06_quick
         shutil.rmtree(fallback)
     if data is None:
         data = load_data(verbose=verbose)
-    subset = per_class_subset(data, QUICK_PER_CLASS, usage="Training" if data.has_usage else None)
+    has_training = "Training" in set(data.usage.tolist())
+    subset = per_class_subset(data, QUICK_PER_CLASS, usage="Training" if has_training else None)
     result = train(subset, fallback, verbose=2 if verbose else 0, **QUICK_TRAINING)
     return LessonModel(keras.models.load_model(fallback / BEST_MODEL, compile=False), result.history, fallback, True)

@@ -622,7 +622,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     import keras
     import tensorflow as tf
 
-    from .data import FERData, load_fer2013
+    from .data import FERData, load_fer2013, validation_name
     from .models import build_model
 
     given = config is not None or bool(overrides)  # settings the caller chose (a resume must match them)
@@ -666,6 +666,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
+    previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(config.precision)
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
@@ -693,8 +694,12 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
     # shuffle=False: the dataset already reshuffles every epoch (make_dataset), Keras must not try again
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
-              shuffle=False)
+    try:
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)
+    except BaseException:  # an interrupted run must not leave later models in the same process in bfloat16
+        keras.mixed_precision.set_global_policy(previous_policy)
+        raise
     wall = time.time() - start
 
     import pandas as pd
@@ -717,7 +722,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         "best_epoch": int(history["epoch"].iloc[int(history[MONITOR].to_numpy().argmax())]) + 1,
         "val_accuracy": float(val_acc),
         "val_loss": float(val_loss),
-        "val_split": "PublicTest" if data.has_usage else f"stratified {config.val_fraction:.0%} of the data",
+        "val_split": validation_name(val_set, config.val_fraction),
         "train_rows": len(train_set),
         "val_rows": len(val_set),
         "wall_time_s_this_session": round(wall, 1),

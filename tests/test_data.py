@@ -23,6 +23,7 @@ def pix(values):
 
 
 GOOD = pix([7] * 2304)
+EMOTION_FOLDERS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]  # the folder copy's names
 
 
 @pytest.fixture
@@ -102,6 +103,51 @@ def test_image_folder_layout(tmp_path, random_faces):
         assert expected[match[0]][1] == lab and expected[match[0]][2] == use
 
 
+def test_folder_test_files_without_a_split_prefix_are_held_out_not_trained_on(tmp_path, random_faces):
+    import cv2
+
+    images, labels, _ = random_faces
+    for i in range(70):  # 40 training faces (prefixed or not), 30 test faces whose names carry no split
+        split = "train" if i % 7 < 4 else "test"
+        folder = tmp_path / "fer" / split / ("Happy" if labels[i] == 3 else EMOTION_FOLDERS[labels[i]])
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / (f"Training_{i}.png" if i % 2 and split == "train" else f"{i}.png")), images[i])
+    data = fd.load_fer2013(tmp_path / "fer")
+    assert data.split_counts() == {"Training": 40, "Test": 30}
+    train, val = fd.official_splits(data, val_fraction=0.25, seed=0)
+    assert set(train.usage) == set(val.usage) == {"Training"} and len(train) + len(val) == 40
+    assert fd.validation_name(val, 0.25) == "stratified 25% of the Training rows"
+    assert len(data.split("Test")) == 30
+
+
+def test_official_splits_count_rows_without_usage_and_need_training_rows(random_faces):
+    images, labels, usage = random_faces
+    mixed = usage.copy()
+    mixed[:3] = ""
+    data = fd.FERData(images, labels, mixed, "mixed.csv")
+    with pytest.warns(UserWarning, match="mixed.csv: 3 of 70 rows have no Usage and are left out"):
+        train, val = fd.official_splits(data)
+    assert len(train) == 53 and set(val.usage) == {"PublicTest"} and fd.validation_name(val, 0.1) == "PublicTest"
+    tests_only = fd.FERData(images[usage != "Training"], labels[usage != "Training"], usage[usage != "Training"],
+                            "tests.csv")
+    with pytest.raises(ValueError, match=r"tests.csv: no Training rows to train on .*'PrivateTest', 'PublicTest'"):
+        fd.official_splits(tests_only)
+    none = fd.FERData(images, labels, np.array([""] * 70), "none.csv")
+    train, val = fd.official_splits(none, val_fraction=0.2)
+    assert len(val) == 14 and fd.validation_name(val, 0.2) == "stratified 20% of the data"
+
+
+def test_unknown_class_folder_names_the_folder(tmp_path, random_faces):
+    import cv2
+
+    folder = tmp_path / "fer" / "train" / "cats"
+    folder.mkdir(parents=True)
+    cv2.imwrite(str(folder / "1.png"), random_faces[0][0])
+    (tmp_path / "fer" / "test").mkdir()
+    with pytest.raises(ValueError, match=r"fer/train/cats: unknown emotion folder 'cats'"):
+        fd.load_fer2013(tmp_path / "fer")
+
+
 def test_unreadable_image_in_folder(tmp_path, random_faces):
     import cv2
 
@@ -151,6 +197,20 @@ def test_skip_reports_every_bad_row_across_chunks(tmp_path, monkeypatch):
         fd.load_fer2013(path)
 
 
+def test_raise_counts_every_bad_row_of_the_file_and_bad_usage_is_a_row_problem(tmp_path, monkeypatch):
+    monkeypatch.setattr(fd, "CHUNK_ROWS", 4)
+    rows = ["1," + GOOD + ",Training"] * 12
+    rows[1] = "1," + pix([1] * 10) + ",Training"
+    rows[6] = "1," + GOOD + ",Test"
+    rows[11] = "8," + GOOD + ",Training"
+    path = write_csv(tmp_path / "many.csv", rows)
+    with pytest.raises(ValueError, match=r"many.csv: row 1 \(line 3\): .*found 10 \(and 2 more bad rows\)"):
+        fd.load_fer2013(path)
+    with pytest.warns(UserWarning, match=r"skipped 3 of 12 rows: .*row 6: Usage 'Test' is not one of"):
+        data = fd.load_fer2013(path, on_error="skip")
+    assert len(data) == 9 and [r for r, _ in data.skipped] == [1, 6, 11] and set(data.usage) == {"Training"}
+
+
 def test_missing_column_empty_and_header_only(tmp_path):
     with pytest.raises(ValueError, match="missing.csv: missing column 'pixels'"):
         fd.load_fer2013(write_csv(tmp_path / "missing.csv", ["3,Training"], header="emotion,Usage"))
@@ -164,7 +224,7 @@ def test_missing_column_empty_and_header_only(tmp_path):
         fd.load_fer2013(tmp_path / "header.csv")
     with pytest.raises(FileNotFoundError, match="nowhere.csv"):
         fd.load_fer2013(tmp_path / "nowhere.csv")
-    with pytest.raises(ValueError, match="unknown Usage values"):
+    with pytest.raises(ValueError, match=r"usage.csv: row 0 \(line 2\): Usage 'Valid' is not one of"):
         fd.load_fer2013(write_csv(tmp_path / "usage.csv", ["3," + GOOD + ",Valid"]))
 
 
@@ -245,6 +305,31 @@ def test_locate_prefers_env_then_data_then_kagglehub(tmp_path, monkeypatch, samp
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "fer2013.csv").write_bytes(path.read_bytes())
     assert fd.locate_fer2013() == tmp_path / "data" / "fer2013.csv"
+
+
+def test_locate_ignores_other_data_sets(tmp_path, monkeypatch, sample_csv, random_faces):
+    import cv2
+
+    path, _ = sample_csv
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fd, "repo_root", lambda: tmp_path / "norepo")
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kh"))
+    datasets = tmp_path / "kh" / "datasets"
+    titanic = datasets / "heptapod" / "titanic" / "versions" / "1"
+    titanic.mkdir(parents=True)
+    (titanic / "train.csv").write_text("PassengerId,Survived\n1,0\n")
+    for split in ("train", "test"):  # a cats-and-dogs image folder
+        (datasets / "someone" / "cats-vs-dogs" / split / "cats").mkdir(parents=True)
+        cv2.imwrite(str(datasets / "someone" / "cats-vs-dogs" / split / "cats" / "1.png"), random_faces[0][0])
+    assert fd.locate_fer2013(verbose=False) == fd.embedded_dataset_path()
+    folder_copy = datasets / "msambare" / "fer2013" / "versions" / "1"
+    for split in ("train", "test"):
+        (folder_copy / split / "happy").mkdir(parents=True)
+    assert fd.locate_fer2013() == folder_copy
+    kaggle_csv = datasets / "deadskull7" / "fer2013" / "versions" / "1"
+    kaggle_csv.mkdir(parents=True)
+    (kaggle_csv / "fer2013.csv").write_bytes(path.read_bytes())
+    assert fd.locate_fer2013() == kaggle_csv / "fer2013.csv"  # the package's own handle comes first
 
 
 def test_locate_falls_back_to_embedded_with_a_message(tmp_path, monkeypatch, capsys):

@@ -656,3 +656,18 @@ def test_cli_average_writes_the_soup(tmp_path, capsys):
         np.testing.assert_allclose(got, (wa + wb) / 2, rtol=1e-6, atol=1e-7)
     assert main(["average", str(tmp_path / "a.keras"), "--out", str(out)]) == 2
     assert "at least two models" in capsys.readouterr().err
+
+
+def test_an_interrupted_mixed_precision_run_restores_the_global_policy(tmp_path):
+    import keras
+
+    from fer_helpers.data import FERData
+
+    x, y = generate_faces(per_class=4, seed=3)
+    data = FERData(x, y, np.array([""] * len(y)))
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(training.SimulatedInterruption):
+        training.train(data, tmp_path / "run", model="tutorial", epochs=2, batch_size=16, augment="none",
+                       verbose=0, precision="mixed_bfloat16", callbacks=[training.interrupt_after(1)],
+                       model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    assert keras.mixed_precision.global_policy().name == "float32"  # later models are not built in bfloat16
