@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -698,7 +699,8 @@ def grad_cam(model, face, class_index: int | None = None, layer_name: str | None
 
     ``face`` is one face (``(48, 48)``, ``(48, 48, 1)`` uint8 0..255, or any image :func:`prepare_face` accepts);
     it is fed to the model as float32 0..255, which the model's own Rescaling layer scales. ``class_index`` defaults
-    to the predicted class, ``layer_name`` to the last Conv2D layer. The gradients of the class score (the logit
+    to the predicted class, ``layer_name`` to the last convolution's activated output (the ReLU after its
+    BatchNormalization: :func:`~fer_helpers.models.last_conv_layer_name`). The gradients of the class score (the logit
     before softmax when the model ends in ``Dense(softmax)``; ``use_logits=False`` uses the probability) with respect
     to that layer's feature maps, averaged over the image, weight the maps; their positive sum, scaled to a maximum of
     1 and resized to the face, is the heatmap. An all-zero map means no region spoke for the class.
@@ -788,6 +790,9 @@ def evaluate_cli(args) -> int:
     data = load_dataset(data_path)
     if split:
         data = data.split(split)
+    elif "Training" in set(data.usage.tolist()):  # a score that includes the training faces flatters the model
+        print(f"note: scoring all {len(data):,} rows of {data_path}, the Training rows included; pass --split "
+              "PublicTest (model selection) or --split PrivateTest (the final report)", file=sys.stderr)
     if len(data.labels) == 0:
         raise ValueError(f"no faces to evaluate in {data_path}" + (f" (split {split})" if split else ""))
     model = load_model(model_path, compile=False)  # inference only: no optimizer state needed

@@ -43,11 +43,11 @@ CASCADE_NAME = "haarcascade_frontalface_default.xml"
 #: Longest side of the image the detector works on; larger images are shrunk for detection only.
 DEFAULT_MAX_SIDE = 1280
 
-#: One BGR colour per class (Angry red, Disgust green, Fear purple, Happy yellow, Sad blue, Surprise orange,
-#: Neutral gray).
-COLORS: tuple[tuple[int, int, int], ...] = (
-    (40, 40, 220), (40, 160, 40), (160, 60, 160), (0, 210, 255), (200, 110, 30), (0, 140, 255), (170, 170, 170),
-)
+#: One BGR colour per class name (keyed by name, so the label order stays defined only in ``labels.py``).
+COLORS: dict[str, tuple[int, int, int]] = {
+    "Angry": (40, 40, 220), "Disgust": (40, 160, 40), "Fear": (160, 60, 160), "Happy": (0, 210, 255),
+    "Sad": (200, 110, 30), "Surprise": (0, 140, 255), "Neutral": (170, 170, 170),
+}
 
 
 # ------------------------------------------------------------------------------------------------------------ images
@@ -553,7 +553,7 @@ def annotate(image, results: Sequence[FaceResult], emoji: bool = True, thickness
     H, W = canvas.shape[:2]
     for r in results:
         x, y, w, h = (int(v) for v in r.box)
-        color = COLORS[r.label_index % len(COLORS)]
+        color = COLORS[r.label]
         t = thickness or max(1, round(min(W, H) / 320))
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, t, cv2.LINE_AA)
         text = f"{r.label} {r.probability:.0%}"

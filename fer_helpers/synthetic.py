@@ -43,6 +43,7 @@ SAMPLE_SEED)``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import pathlib
 from typing import Sequence
@@ -66,7 +67,7 @@ _CANVAS = FACE_SIZE * _UP
 # ---------------------------------------------------------------------------------------------------------------
 # Expressions.
 #
-# A face's expression is a handful of numbers. NEUTRAL gives their resting values; EXPRESSIONS[label] gives how far
+# A face's expression is a handful of numbers. NEUTRAL gives their resting values; EXPRESSIONS[name] gives how far
 # each one moves for that emotion at full intensity. Coordinates are in "face units": the face oval is about 2 units
 # wide, x points right and y points *down* (like image rows), so a negative dy raises a feature.
 # ---------------------------------------------------------------------------------------------------------------
@@ -90,35 +91,37 @@ NEUTRAL: dict[str, float] = {
     "frown_lines": 0.0,  # vertical lines between the brows, 0..1
 }
 
-EXPRESSIONS: dict[int, dict[str, float]] = {
-    0: {  # Angry
+EXPRESSIONS: dict[str, dict[str, float]] = {
+    "Angry": {
         "brow_y": 0.06, "brow_inner_dy": 0.13, "brow_inner_dx": 0.06, "brow_arch": -0.03,
         "eye_open": -0.3, "lower_lid": 0.25, "mouth_w": -0.08, "mouth_corner": 0.03, "frown_lines": 1.0,
     },
-    1: {  # Disgust
+    "Disgust": {
         "brow_y": 0.05, "brow_inner_dy": 0.06, "brow_inner_dx": 0.03, "brow_arch": -0.02,
         "eye_open": -0.3, "lower_lid": 0.4, "mouth_w": -0.04, "mouth_corner": 0.05, "mouth_open": 0.02,
         "lip_raise": 0.13, "nose_wrinkle": 1.0, "cheek_lines": 0.6,
     },
-    2: {  # Fear
+    "Fear": {
         "brow_y": -0.09, "brow_inner_dy": -0.08, "brow_inner_dx": 0.05, "brow_arch": -0.02,
         "eye_open": 0.55, "mouth_w": 0.08, "mouth_corner": 0.03, "mouth_open": 0.11, "teeth": 0.6,
         "forehead_lines": 0.6,
     },
-    3: {  # Happy
+    "Happy": {
         "brow_y": -0.02, "eye_open": -0.25, "lower_lid": 0.45, "mouth_w": 0.07, "mouth_corner": -0.16,
         "mouth_open": 0.06, "teeth": 1.0, "cheek_lines": 1.0,
     },
-    4: {  # Sad
+    "Sad": {
         "brow_y": -0.01, "brow_inner_dy": -0.12, "brow_inner_dx": 0.02, "brow_arch": -0.04,
         "eye_open": -0.2, "mouth_w": -0.03, "mouth_corner": 0.15,
     },
-    5: {  # Surprise
+    "Surprise": {
         "brow_y": -0.17, "brow_arch": 0.07, "eye_open": 0.6, "mouth_w": -0.15, "mouth_open": 0.22,
         "mouth_round": 1.0, "forehead_lines": 1.0,
     },
-    6: {},  # Neutral: the resting face
+    "Neutral": {},  # the resting face
 }
+if set(EXPRESSIONS) != set(EMOTIONS):  # pragma: no cover - guards edits of this table or of labels.py
+    raise RuntimeError(f"EXPRESSIONS must have one entry per class of labels.EMOTIONS {EMOTIONS}")
 
 # How much each expression number varies between faces of the same emotion (standard deviations, face units).
 _JITTER: dict[str, float] = {
@@ -132,17 +135,18 @@ INTENSITY_RANGE: tuple[float, float] = (0.5, 1.0)
 
 def _expression(label: int, rng: np.random.Generator) -> dict[str, float]:
     """Sample the expression numbers of one face of emotion ``label``."""
+    name = EMOTIONS[label]  # keyed by name: the label order is defined only in labels.py
     t = rng.uniform(*INTENSITY_RANGE)
-    delta = EXPRESSIONS[label]
+    delta = EXPRESSIONS[name]
     e = {k: v + t * delta.get(k, 0.0) for k, v in NEUTRAL.items()}
     noise = rng.normal(size=len(_JITTER))
     for (k, sd), z in zip(_JITTER.items(), noise):
         e[k] += sd * z
-    if label == 3:  # a smile is open (a grin) or closed with about equal odds
+    if name == "Happy":  # a smile is open (a grin) or closed with about equal odds
         grin = rng.random() < 0.55
         e["mouth_open"] = max(0.0, e["mouth_open"] + (0.04 * t if grin else -0.06))
         e["teeth"] = 1.0 if grin else 0.0
-    elif label == 0 and rng.random() < 0.25:  # a snarl: bared, clenched teeth
+    elif name == "Angry" and rng.random() < 0.25:  # a snarl: bared, clenched teeth
         e["mouth_open"] += 0.05 + 0.04 * t
         e["teeth"] = 1.0
         e["mouth_w"] += 0.06
@@ -460,6 +464,28 @@ def make_sample(path, per_class: int, seed: int = 0) -> pathlib.Path:
     reads it like the real FER2013. Returns the path written.
     """
     return _write_sample(path, per_class, seed)[0]
+
+
+def sample_csv_path() -> pathlib.Path:
+    """The synthetic sample CSV: :data:`SAMPLE_CSV` in a checkout of the project, else the same file regenerated.
+
+    Where only the package is installed (Google Colab, ``pip install``), ``data/`` does not exist; the file is then
+    written once into the cache (:func:`fer_helpers.data.cache_dir`) with :func:`make_sample` and the committed
+    ``SAMPLE_PER_CLASS`` and ``SAMPLE_SEED``, which give the same rows, byte for byte.
+    """
+    if SAMPLE_CSV.exists():
+        return SAMPLE_CSV
+    import os
+
+    from .data import cache_dir
+
+    version = hashlib.blake2b(pathlib.Path(__file__).read_bytes(), digest_size=4).hexdigest()
+    target = cache_dir() / f"{SAMPLE_CSV.stem}_{version}.csv"
+    if not target.exists():
+        tmp = target.with_suffix(f".tmp{os.getpid()}.csv")
+        make_sample(tmp, SAMPLE_PER_CLASS, SAMPLE_SEED)
+        os.replace(tmp, target)
+    return target
 
 
 def make_sample_cli(args) -> int:

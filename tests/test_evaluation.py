@@ -454,8 +454,8 @@ def test_evaluate_cli_json_and_split(tmp_path, capsys, saved_model, trained, fac
     usage = ["Training"] * 60 + ["PublicTest"] * 20 + ["PrivateTest"] * 16
     data = _write_csv(tmp_path / "fer.csv", images, labels, usage)
 
-    rc, out, _ = _run_cli(capsys, "--model", saved_model, "--data", data, "--json")
-    assert rc == 0
+    rc, out, err = _run_cli(capsys, "--model", saved_model, "--data", data, "--json")
+    assert rc == 0 and "scoring all 96 rows" in err and "the Training rows included" in err
     result = json.loads(out)  # exactly one JSON object on stdout
     assert result["n"] == 96 and result["split"] is None and result["tta"] is False
     assert result["model"] == str(saved_model) and result["data"] == str(data)
@@ -469,8 +469,8 @@ def test_evaluate_cli_json_and_split(tmp_path, capsys, saved_model, trained, fac
     assert result["precision"] == "float32"
     assert result["accuracy"] == pytest.approx(ev.evaluate_model(model, images, labels, precision="float32").accuracy)
 
-    rc, out, _ = _run_cli(capsys, "--model", saved_model, "--data", data, "--split", "PublicTest", "--tta", "--json")
-    assert rc == 0
+    rc, out, err = _run_cli(capsys, "--model", saved_model, "--data", data, "--split", "PublicTest", "--tta", "--json")
+    assert rc == 0 and "scoring all" not in err
     result = json.loads(out)
     assert result["n"] == 20 and result["split"] == "PublicTest" and result["tta"] is True
     expected = ev.evaluate_model(model, images[60:80], labels[60:80], tta=True)

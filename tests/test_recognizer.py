@@ -144,7 +144,7 @@ def test_annotated_image_is_written_and_readable(recognizer, astronaut, tmp_path
     assert out.shape == astronaut.shape and out.dtype == np.uint8
     assert not np.shares_memory(out, astronaut) and np.array_equal(astronaut, sample_photo())  # input untouched
     x, y, w, h = results[0].box
-    color = np.array(rec.COLORS[results[0].label_index])
+    color = np.array(rec.COLORS[results[0].label])
     assert (np.abs(out[y + h // 2, x].astype(int) - color) <= 2).all()  # the box's left edge
     assert (out[max(0, y - 20):y, x:x + w] != astronaut[max(0, y - 20):y, x:x + w]).any()  # the label above it
     path = write_image(tmp_path / "annotated.png", out)

@@ -5,6 +5,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import pathlib
 import time
 
 import numpy as np
@@ -13,10 +14,11 @@ import pytest
 
 from fer_helpers import synthetic as syn
 from fer_helpers.cli import main
-from fer_helpers.data import load_fer2013
+from fer_helpers.data import cache_dir, load_fer2013
 from fer_helpers.labels import EMOTIONS, NUM_CLASSES, USAGES
 
-ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL = range(NUM_CLASSES)
+ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL = (
+    EMOTIONS.index(n) for n in ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"))
 
 # the learnability experiment: train on faces of one seed, test on faces of another
 TRAIN_SEED, TEST_SEED = 101, 202
@@ -277,3 +279,13 @@ def test_small_cnn_learns_the_faces_in_about_a_minute(learn_split):
     print(f"CNN {accuracy:.3f} after {seconds:.0f}s of training; ridge baseline {baseline:.3f}")
     assert accuracy >= 0.85, (accuracy, seconds)
     assert accuracy > baseline + 0.2
+
+
+def test_sample_csv_path_regenerates_the_committed_sample_where_only_the_package_is_installed(monkeypatch, tmp_path):
+    assert syn.sample_csv_path() == syn.SAMPLE_CSV  # in a checkout: the committed file
+    monkeypatch.setattr(syn, "SAMPLE_CSV", tmp_path / "absent" / "fer2013_synthetic_sample.csv")  # as on Colab
+    path = syn.sample_csv_path()
+    assert path.parent == cache_dir() and path.read_bytes() == (
+        pathlib.Path(__file__).resolve().parents[1] / "data" / "fer2013_synthetic_sample.csv").read_bytes()
+    mtime = path.stat().st_mtime_ns
+    assert syn.sample_csv_path() == path and path.stat().st_mtime_ns == mtime  # written once
