@@ -56,9 +56,9 @@ def _runners(model, precision: str):
 
     Unlike ``model.predict`` the graph sets up no data pipeline or callbacks per call (1,024 against 785 faces/s for
     the shipped model in float32); folding BatchNormalization into the convolutions adds a few per cent with the same
-    predictions, bfloat16 about 2x on CPUs that support it. The copy is a snapshot of the weights, so it is keyed on a digest of them (a few
-    milliseconds): after more training, ``set_weights`` or ``load_weights`` the next call folds and traces again
-    instead of predicting with stale weights.
+    predictions, bfloat16 about 2x on CPUs that support it. The copy is a snapshot of the weights, so it is keyed
+    on a digest of them (a few milliseconds): after more training, ``set_weights`` or ``load_weights`` the next call
+    folds and traces again instead of predicting with stale weights.
     """
     digest = _weights_digest(model)
     cached = _FOLDED.setdefault(model, {})
