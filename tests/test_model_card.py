@@ -143,3 +143,36 @@ def test_card_counts_a_stage_used_as_a_teacher_once_and_a_teachers_own_chain(run
     assert "* **Teacher 2** (`runs/pretrained/teacher2`), from the best checkpoint of teacher 1" in card
     assert "Teacher 3" not in card
     assert str(tmp_path) not in card and str(tmp_path) not in json.dumps(info)
+
+
+def test_a_copy_missing_official_publictest_faces_is_named_and_the_full_split_estimated():
+    from fer_helpers.evaluation import EvaluationResult
+    from fer_helpers.labels import EMOTIONS
+
+    script = _card_script()
+    official = script.OFFICIAL_PUBLICTEST
+    assert list(official) == list(EMOTIONS) and sum(official.values()) == 3589
+    present = {**official, "Surprise": official["Surprise"] - 154}  # the development copy lacks 154 Surprise faces
+    y_true = np.concatenate([np.full(k, EMOTIONS.index(c)) for c, k in present.items()])
+    y_pred = y_true.copy()
+    surprise = np.flatnonzero(y_true == EMOTIONS.index("Surprise"))
+    y_pred[surprise[:87]] = 0  # Surprise recall 174/261 = 2/3; every other face right
+    result = EvaluationResult.from_predictions(y_true, y_pred)
+    assert script._missing_publictest(result) == {"Surprise": 154}
+    # correct faces 3435 - 87 = 3348, plus 2/3 of the 154 missing ones
+    assert script._full_split_estimate(result) == pytest.approx((3348 + 154 * 2 / 3) / 3589)
+    small = EvaluationResult.from_predictions(y_true[::10], y_pred[::10])  # a small sample, not a copy of the split
+    assert script._missing_publictest(small) == {} and script._full_split_estimate(small) is None
+
+
+def test_rewrite_measures_the_shipped_model_again_and_keeps_its_recipe(runs, tmp_path, monkeypatch):
+    csv, first, _ = runs
+    info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--faces-per-second", "1234")
+    (tmp_path / "docs" / "MODEL_CARD.md").unlink()
+    recorded = json.loads((tmp_path / "pkg" / "fer_vgg.json").read_text())
+    del recorded["publictest"], recorded["per_class"]
+    (tmp_path / "pkg" / "fer_vgg.json").write_text(json.dumps(recorded))
+    again, rewritten = _make_card(monkeypatch, tmp_path, csv, "--rewrite")
+    assert again == info and rewritten == card
+    with pytest.raises(SystemExit, match="--rewrite"):
+        _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--rewrite")
