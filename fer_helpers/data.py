@@ -328,7 +328,8 @@ def _report(path: Path, problems: list[tuple[int, str]], on_error: str, total: i
     problems.sort()
     if on_error == "raise":
         row, reason = problems[0]
-        more = f" (and {len(problems) - 1} more bad rows)" if len(problems) > 1 else ""
+        more = len(problems) - 1
+        more = f" (and {more} more bad row{'s' if more > 1 else ''})" if more else ""
         raise DataError(f"{path}: row {row} (line {row + 2}): {reason}{more}; "
                         "pass on_error='skip' to leave bad rows out")
     listed = "; ".join(f"row {r}: {why}" for r, why in problems[:10])
