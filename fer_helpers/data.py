@@ -47,6 +47,8 @@ EMBEDDED_PER_CLASS = 400
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
 #: Usage of image-folder files under ``test/`` whose names carry no split (not ``PublicTest_*``/``PrivateTest_*``).
 FOLDER_TEST_USAGE = "Test"
+#: Usage values a CSV may hold: the official three, and ``"Test"`` in a CSV written from an image-folder copy.
+KNOWN_USAGES = USAGES + (FOLDER_TEST_USAGE,)
 
 
 class DataError(ValueError):
@@ -415,7 +417,7 @@ def _parse_block(data: bytes, columns: tuple[str, ...]):
         u = columns.index("Usage")
         u_start, u_end = (bounds[u] + 1).tolist(), bounds[u + 1].tolist()
         usage = np.array([data[a:b].decode("ascii", "replace") for a, b in zip(u_start, u_end)], dtype="<U11")
-        if not np.isin(usage, USAGES).all():
+        if not np.isin(usage, KNOWN_USAGES).all():
             return None
         usage_chars = int(np.char.str_len(usage).sum())
     other = buf.size - np.count_nonzero(is_digit) - m - commas.size - np.count_nonzero(buf == 32)
@@ -546,8 +548,8 @@ def _load_csv(path: Path, on_error: str) -> FERData:
         else:
             lab, p2 = np.full(n, -1, dtype=np.int64), []
         use = chunk["Usage"].to_numpy(dtype=str) if "Usage" in columns else np.full(n, "", dtype="<U11")
-        p3 = [(row + int(i), f"Usage {str(use[i])!r} is not one of {list(USAGES)}")
-              for i in np.flatnonzero(~np.isin(np.char.strip(use.astype(str)), USAGES + ("",)))]
+        p3 = [(row + int(i), f"Usage {str(use[i])!r} is not one of {list(KNOWN_USAGES)}")
+              for i in np.flatnonzero(~np.isin(np.char.strip(use.astype(str)), KNOWN_USAGES + ("",)))]
         use = np.char.strip(use.astype(str))
         chunk_problems = p1 + p2 + p3
         if chunk_problems:  # in "raise" mode too, so that the error can say how many rows are bad
@@ -729,6 +731,41 @@ def write_fer_csv(path, images, labels, usage=None) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def kaggle_csv(path) -> Path:
+    """A CSV in the Kaggle layout (header exactly ``emotion,pixels,Usage``) holding the faces of ``path``.
+
+    ``path`` itself when it already is one (``.csv`` or ``.csv.gz``, which ``pandas.read_csv`` reads as they are);
+    any other form :func:`load_fer2013` reads (an image-folder copy, ``icml_face_data.csv`` with its spaced column
+    names, a zip archive, a CSV without ``Usage``) is converted once into :func:`cache_dir`, so that the lessons'
+    ``pd.read_csv`` reads every copy of FER2013 the same way.
+    """
+    path = Path(path).expanduser()
+    if path.is_file() and path.name.lower().endswith((".csv", ".csv.gz")):
+        with _open_text(path) as fh:
+            header = fh.readline().rstrip("\r\n")
+        if header == "emotion,pixels,Usage":
+            return path
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    st = path.stat()
+    fingerprint = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, CACHE_VERSION])
+    digest = hashlib.blake2b(fingerprint.encode(), digest_size=10).hexdigest()
+    target = cache_dir() / f"{path.name.split('.')[0]}.{digest}.kaggle.csv"
+    if not target.exists():
+        data = load_fer2013(path)
+        if not data.has_labels:
+            raise DataError(f"{path}: some rows have no emotion label, so they cannot be written as "
+                            "emotion,pixels,Usage")
+        usage = data.usage if data.has_usage else np.where(data.usage == "", "Training", data.usage)
+        if not data.has_usage:
+            print(f"{display_path(path)} has no Usage for every row: those rows are marked Training in "
+                  f"{display_path(target)}", file=sys.stderr)
+        tmp = target.with_suffix(f".tmp{os.getpid()}.csv")
+        write_fer_csv(tmp, data.images, data.labels, usage)
+        os.replace(tmp, target)
+    return target
 
 
 def train_val_split(data: FERData, val_fraction: float = 0.1, seed: int = 0) -> tuple[FERData, FERData]:
@@ -968,5 +1005,6 @@ def info_cli(args) -> int:
 __all__ = [
     "FERData", "DataError", "load_fer2013", "load_dataset", "parse_pixels", "write_fer_csv", "train_val_split",
     "official_splits", "validation_name", "locate_fer2013", "download_fer2013", "embedded_dataset_path", "cache_dir",
-    "summarize", "format_summary", "PIXELS_PER_FACE", "KAGGLE_DATASET", "FOLDER_TEST_USAGE",
+    "summarize", "format_summary", "PIXELS_PER_FACE", "KAGGLE_DATASET", "FOLDER_TEST_USAGE", "KNOWN_USAGES",
+    "kaggle_csv",
 ]

@@ -137,6 +137,33 @@ def test_official_splits_count_rows_without_usage_and_need_training_rows(random_
     assert len(val) == 14 and fd.validation_name(val, 0.2) == "stratified 20% of the data"
 
 
+def test_kaggle_csv_passes_kaggle_files_through_and_converts_every_other_copy(tmp_path, sample_csv, random_faces):
+    import cv2
+    import pandas as pd
+
+    path, (images, labels, usage) = sample_csv
+    assert fd.kaggle_csv(path) == path
+    spaced = tmp_path / "icml_face_data.csv"  # the challenge's file: other column order, spaces after the commas
+    spaced.write_text("emotion, Usage, pixels\n" + "".join(
+        f"{lab}, {use}, {pix(img.ravel())}\n" for img, lab, use in zip(images, labels, usage)))
+    for source in (spaced, tmp_path / "folder"):
+        if source.name == "folder":
+            for i in range(0, 70, 3):
+                split = "train" if usage[i] == "Training" else "test"
+                (source / split / EMOTION_FOLDERS[labels[i]]).mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(source / split / EMOTION_FOLDERS[labels[i]] / f"{usage[i]}_{i}.png"), images[i])
+        converted = fd.kaggle_csv(source)
+        assert converted.parent == fd.cache_dir() and converted.read_text().startswith("emotion,pixels,Usage\n")
+        df = pd.read_csv(converted)
+        original = fd.load_fer2013(source)
+        assert df["emotion"].tolist() == original.labels.tolist() and df["Usage"].tolist() == original.usage.tolist()
+        assert np.array_equal(fd.load_fer2013(converted).images, original.images)
+        assert fd.kaggle_csv(source) == converted  # converted once
+    unlabeled = write_csv(tmp_path / "test.csv", [pix(images[0].ravel())], header="pixels")
+    with pytest.raises(ValueError, match="test.csv: some rows have no emotion label"):
+        fd.kaggle_csv(unlabeled)
+
+
 def test_unknown_class_folder_names_the_folder(tmp_path, random_faces):
     import cv2
 
@@ -201,12 +228,12 @@ def test_raise_counts_every_bad_row_of_the_file_and_bad_usage_is_a_row_problem(t
     monkeypatch.setattr(fd, "CHUNK_ROWS", 4)
     rows = ["1," + GOOD + ",Training"] * 12
     rows[1] = "1," + pix([1] * 10) + ",Training"
-    rows[6] = "1," + GOOD + ",Test"
+    rows[6] = "1," + GOOD + ",Validation"
     rows[11] = "8," + GOOD + ",Training"
     path = write_csv(tmp_path / "many.csv", rows)
     with pytest.raises(ValueError, match=r"many.csv: row 1 \(line 3\): .*found 10 \(and 2 more bad rows\)"):
         fd.load_fer2013(path)
-    with pytest.warns(UserWarning, match=r"skipped 3 of 12 rows: .*row 6: Usage 'Test' is not one of"):
+    with pytest.warns(UserWarning, match=r"skipped 3 of 12 rows: .*row 6: Usage 'Validation' is not one of"):
         data = fd.load_fer2013(path, on_error="skip")
     assert len(data) == 9 and [r for r, _ in data.skipped] == [1, 6, 11] and set(data.usage) == {"Training"}
 
