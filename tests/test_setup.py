@@ -1,10 +1,15 @@
 """The project set-up: pip and conda list the same pinned dependencies; README and CI agree on the commands."""
 
 import re
-import tomllib
+import sys
 from pathlib import Path
 
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
