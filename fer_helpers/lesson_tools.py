@@ -71,7 +71,7 @@ def best_available_model(use_pretrained: bool = True, run_dir=None, data=None, c
     """
     import keras
 
-    from .notebook import LESSON5_RUN, lesson5_model
+    from .notebook import LESSON5_RUN, lesson5_model, runs_dir
     from .training import compile_model
 
     def say(text: str) -> None:
@@ -93,7 +93,7 @@ def best_available_model(use_pretrained: bool = True, run_dir=None, data=None, c
             if converted is not model:
                 model, note = converted, note + " (its mixed-precision layers switched to float32)"
     if model is None:
-        run_dir = Path(LESSON5_RUN if run_dir is None else run_dir)
+        run_dir = runs_dir() / LESSON5_RUN if run_dir is None else Path(run_dir)
         found = lesson5_model(run_dir, data=data, verbose=verbose)
         model = found.model
         if Path(found.run_dir) == run_dir:

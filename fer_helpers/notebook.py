@@ -142,8 +142,38 @@ def is_synthetic(data) -> bool:
 # Helpers of the training and evaluation lessons (notebooks 5 and 6)
 # ----------------------------------------------------------------------------------------------------------------------
 
-#: Notebook 5's run directory, relative to ``notebooks/`` (the notebooks' working directory).
-LESSON5_RUN = "../runs/05_training"
+#: Google Drive folder for the runs on Colab, used once Drive is mounted (``drive.mount("/content/drive")``).
+COLAB_DRIVE_RUNS = "/content/drive/MyDrive/fer-tutorial/runs"
+
+#: Notebook 5's run directory: this folder inside :func:`runs_dir`.
+LESSON5_RUN = "05_training"
+
+
+def runs_dir():
+    """The folder the notebooks write training runs and saved models to, created if missing.
+
+    ``$FER_RUNS_DIR`` when set. On Colab, ``MyDrive/fer-tutorial/runs`` once Google Drive is mounted at
+    ``/content/drive`` (runs then outlive the session, and the other notebooks, which Colab runs in runtimes of their
+    own, find notebook 5's run), else ``/content/runs``. In a checkout of the project, ``runs/`` at its root (written
+    ``../runs`` from ``notebooks/``, ignored by git); elsewhere ``runs/`` in the current folder.
+    """
+    from pathlib import Path
+
+    from .data import repo_root
+
+    if os.environ.get("FER_RUNS_DIR"):
+        path = Path(os.environ["FER_RUNS_DIR"]).expanduser()
+    elif "google.colab" in sys.modules:
+        path = Path(COLAB_DRIVE_RUNS) if Path(COLAB_DRIVE_RUNS).parents[1].is_dir() else Path("/content/runs")
+    elif (repo_root() / "notebooks").is_dir():
+        path = repo_root() / "runs"
+        cwd = Path.cwd().resolve()
+        if cwd == repo_root().resolve() or repo_root().resolve() in cwd.parents:
+            path = Path(os.path.relpath(path, cwd))  # short and the same on every machine: ../runs from notebooks/
+    else:
+        path = Path("runs")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 #: What :func:`lesson5_model` trains when notebook 5's run is missing: notebook 5's fast-mode settings, a narrow
 #: tutorial CNN that learns the embedded data set in a few epochs on a CPU.
@@ -279,12 +309,12 @@ def _finished_run(run_dir) -> bool:
     return (run_dir / BEST_MODEL).is_file() and (run_dir / CSV_LOG).is_file() and not (run_dir / BACKUP_DIR).exists()
 
 
-def lesson5_model(run_dir=LESSON5_RUN, data=None, fallback_dir="../runs/06_quick_model",
-                  verbose: bool = True) -> LessonModel:
+def lesson5_model(run_dir=None, data=None, fallback_dir=None, verbose: bool = True) -> LessonModel:
     """The best model of notebook 5's training run, or a quick one trained now when that run is missing.
 
-    Looks for a finished run (``best_model.keras`` and ``training_log.csv``) in ``run_dir``, then in ``fallback_dir``
-    (a quick run made earlier). If neither has one, trains the tutorial CNN with :data:`QUICK_TRAINING` on at most
+    Looks for a finished run (``best_model.keras`` and ``training_log.csv``) in ``run_dir`` (default: notebook 5's,
+    :data:`LESSON5_RUN` in :func:`runs_dir`), then in ``fallback_dir`` (a quick run made earlier; default
+    ``06_quick_model`` in :func:`runs_dir`). If neither has one, trains the tutorial CNN with :data:`QUICK_TRAINING` on at most
     :data:`QUICK_PER_CLASS` training faces per class of ``data`` (``load_data()`` when None) into ``fallback_dir``,
     replacing any unfinished run there. Relative paths are taken from the current folder (``notebooks/`` when a
     notebook runs). The model is loaded without its optimizer (``compile=False``): enough for predicting.
@@ -297,6 +327,8 @@ def lesson5_model(run_dir=LESSON5_RUN, data=None, fallback_dir="../runs/06_quick
 
     from .training import BEST_MODEL, CSV_LOG, train
 
+    run_dir = runs_dir() / LESSON5_RUN if run_dir is None else run_dir
+    fallback_dir = runs_dir() / "06_quick_model" if fallback_dir is None else fallback_dir
     for folder, trained_now in ((Path(run_dir), False), (Path(fallback_dir), None)):
         if _finished_run(folder):
             history = pd.read_csv(folder / CSV_LOG)

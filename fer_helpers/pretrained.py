@@ -22,7 +22,8 @@ def pretrained_path() -> Path:
     if not MODEL_FILE.exists():
         raise FileNotFoundError(
             f"the pretrained model {MODEL_FILE.name} is missing from this installation ({PRETRAINED_DIR}); "
-            "reinstall fer-helpers, or train one with scripts/train_pretrained.sh and pass its path instead")
+            "reinstall fer-helpers, or train one with the fer-tutorial repository's scripts/train_pretrained.sh "
+            "and pass its path instead")
     return MODEL_FILE
 
 

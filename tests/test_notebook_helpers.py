@@ -104,3 +104,29 @@ def test_lesson5_model_skips_an_interrupted_run_and_trains_a_quick_one(tmp_path,
     again = notebook.lesson5_model(tmp_path / "05_training", data=data, fallback_dir=tmp_path / "quick",
                                    verbose=False)
     assert not again.trained_now and again.run_dir == tmp_path / "quick"  # reused, not trained twice
+
+
+def test_runs_dir_env_colab_with_and_without_drive_and_checkout(tmp_path, monkeypatch):
+    import os
+    import sys
+    import types
+    from pathlib import Path
+
+    from fer_helpers.data import repo_root
+
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "mine"))
+    assert notebook.runs_dir() == tmp_path / "mine" and (tmp_path / "mine").is_dir()
+    monkeypatch.delenv("FER_RUNS_DIR")
+    monkeypatch.chdir(repo_root() / "notebooks")
+    assert notebook.runs_dir() == Path("../runs")  # the same on every machine, as the committed outputs show
+    monkeypatch.chdir(tmp_path)
+    assert notebook.runs_dir() == repo_root() / "runs"
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    drive = tmp_path / "content" / "drive" / "MyDrive" / "fer-tutorial" / "runs"
+    monkeypatch.setattr(notebook, "COLAB_DRIVE_RUNS", str(drive))
+    created = []
+    monkeypatch.setattr(Path, "mkdir", lambda self, **kw: created.append(self))
+    assert notebook.runs_dir() == Path("/content/runs")  # Drive not mounted: the session's disk
+    os.makedirs(tmp_path / "content" / "drive" / "MyDrive")  # Path.mkdir is stubbed above
+    assert notebook.runs_dir() == drive  # mounted: the runs outlive the session
+    assert created == [Path("/content/runs"), drive]
