@@ -14,6 +14,7 @@ import pytest
 from fer_helpers import pretrained
 from fer_helpers.cli import main
 from fer_helpers.data import write_fer_csv
+from fer_helpers.labels import EMOTIONS
 from fer_helpers.synthetic import assign_usage, generate_faces
 
 FER2013 = Path(__file__).resolve().parents[2] / "shared" / "fer2013" / "fer2013.csv.gz"
@@ -38,6 +39,9 @@ def test_info_records_recipe_and_scores():
     assert info["publictest"]["n"] == 3435
     assert info["recipe"]["model"] == "default" and "train_pretrained.sh" in info["command"]
     assert len(info["confusion"]) == 7 and sum(map(sum, info["confusion"])) == 3435
+    confusion = np.array(info["confusion"])
+    assert info["publictest"]["accuracy"] == round(np.trace(confusion) / confusion.sum(), 4)  # one evaluation
+    assert [info["per_class"][name]["support"] for name in EMOTIONS] == confusion.sum(axis=1).tolist()
 
 
 def test_predict_without_model_labels_the_astronaut_happy(tmp_path, capsys):

@@ -425,8 +425,17 @@ def test_webcam_snapshot_in_colab(monkeypatch, tmp_path, capsys):
         asked.append(code)
         return "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode()
 
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
     fake_colab(monkeypatch, eval_js)
     path = webcam_snapshot(tmp_path / "cam.jpg", quality=0.5)
+    # the page first gets the JavaScript that defines takePhoto, then the call that runs it
+    assert len(shown) == 1 and isinstance(shown[0], IPython.display.Javascript)
+    script = shown[0].data
+    assert "async function takePhoto(quality)" in script and "getUserMedia({video: true})" in script
+    assert "return canvas.toDataURL('image/jpeg', quality);" in script and "getVideoTracks()[0].stop()" in script
     assert asked == ["takePhoto(0.5)"]
     assert path.read_bytes() == jpeg.tobytes()
     image = snapshot_or_fallback(tmp_path / "cam2.jpg")

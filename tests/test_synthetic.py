@@ -259,7 +259,7 @@ def test_trivial_baselines_score_well_below_the_cnn_target(learn_split):
 
 
 @pytest.mark.slow
-def test_small_cnn_learns_the_faces_in_about_a_minute(learn_split):
+def test_small_cnn_learns_the_faces(learn_split):
     import keras
 
     from fer_helpers.models import build_tutorial_cnn
