@@ -241,7 +241,7 @@ def fold_for_inference(model, compute_dtype: str = "float32"):
     feature map and lets TensorFlow fuse convolution, bias and ReLU into one oneDNN kernel. The copy also folds the
     input ``Rescaling(1/255)`` into the first convolution (exact, because its zero padding is unchanged by a pure
     scale) and drops Dropout (the identity at inference). On 2 CPU cores batched float32 inference of the shipped
-    model runs a few per cent faster folded (1,051 against 1,024 faces/s, ``benchmarks/bench_inference.py``);
+    model runs about 8% faster folded (1,108 against 1,029 faces/s, ``benchmarks/bench_inference.py``);
     predictions agree with ``model`` to float32 rounding.
 
     The copy is for prediction only: it has no BatchNormalization or Dropout left to train. ``model`` must be a
@@ -250,7 +250,7 @@ def fold_for_inference(model, compute_dtype: str = "float32"):
 
     ``compute_dtype="bfloat16"`` builds the copy under the ``mixed_bfloat16`` policy: variables stay float32, every
     layer but the last computes in bfloat16, and the last layer (the softmax) runs in float32, so the probabilities
-    come back as float32. On CPUs with AVX512-BF16 or AMX this roughly doubles throughput (2,147 against 1,051
+    come back as float32. On CPUs with AVX512-BF16 or AMX this roughly doubles throughput (2,241 against 1,108
     faces/s for the shipped model on 2 AMD EPYC cores) at the same PublicTest accuracy; elsewhere bfloat16 is emulated
     and slower. Probabilities then agree with ``model`` to about 1e-2, not float32 rounding.
     :func:`~fer_helpers.inference.predict_proba` uses this copy by default for large inputs on CPUs that compute
