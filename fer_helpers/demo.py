@@ -51,8 +51,9 @@ def demo_cli(args) -> int:
     print(format_summary(summarize(load_fer2013(data_path))))
     paths = notebook_paths()
     if not paths:
-        print("no notebooks found in notebooks/")
-        return 0
+        print(f"no notebooks found in {repo_root() / 'notebooks'}: the demo runs the notebook series of a checkout "
+              "of the fer-tutorial repository (git clone it, then make demo)", file=sys.stderr)
+        return 2
     out_dir = repo_root() / "output" / "notebooks"
     print(f"\nexecuting {len(paths)} notebooks (FER_FAST={os.environ.get('FER_FAST', '1')}):")
     timings = run_notebooks(paths, out_dir)

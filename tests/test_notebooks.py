@@ -79,3 +79,13 @@ def test_committed_outputs_come_from_the_embedded_data(nb):
     assert all(c.get("execution_count") for c in code), f"{path.name} was not executed top to bottom"
     text = json.dumps([o for c in code for o in c.outputs if o.get("output_type") == "stream"])
     assert "FER2013: " not in text and "35,887 faces" not in text
+
+
+def test_demo_outside_a_checkout_says_where_the_notebooks_come_from(monkeypatch, tmp_path, capsys):
+    from fer_helpers import demo
+
+    monkeypatch.setattr(demo, "repo_root", lambda: tmp_path)  # a pip installation: no notebooks/ next to it
+    monkeypatch.setattr(demo, "notebook_paths", lambda: [])
+    assert demo.demo_cli(None) == 2
+    err = capsys.readouterr().err
+    assert f"no notebooks found in {tmp_path / 'notebooks'}" in err and "git clone" in err
