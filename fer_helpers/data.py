@@ -738,8 +738,8 @@ def kaggle_csv(path) -> Path:
 
     ``path`` itself when it already is one (``.csv`` or ``.csv.gz``, which ``pandas.read_csv`` reads as they are);
     any other form :func:`load_fer2013` reads (an image-folder copy, ``icml_face_data.csv`` with its spaced column
-    names, a zip archive, a CSV without ``Usage``) is converted once into :func:`cache_dir`, so that the lessons'
-    ``pd.read_csv`` reads every copy of FER2013 the same way.
+    names, a zip archive, a CSV without ``Usage``, whose rows become ``Training``) is converted once into
+    :func:`cache_dir`, so that the lessons' ``pd.read_csv`` reads every copy of FER2013 the same way.
     """
     path = Path(path).expanduser()
     if path.is_file() and path.name.lower().endswith((".csv", ".csv.gz")):
@@ -758,9 +758,10 @@ def kaggle_csv(path) -> Path:
         if not data.has_labels:
             raise DataError(f"{path}: some rows have no emotion label, so they cannot be written as "
                             "emotion,pixels,Usage")
-        usage = data.usage if data.has_usage else np.where(data.usage == "", "Training", data.usage)
-        if not data.has_usage:
-            print(f"{display_path(path)} has no Usage for every row: those rows are marked Training in "
+        usage = data.usage
+        if not (usage != "").any():  # e.g. the challenge's train.csv: every row is training data
+            usage = np.full(len(data), "Training")
+            print(f"{display_path(path)} has no Usage column: its rows are marked Training in "
                   f"{display_path(target)}", file=sys.stderr)
         tmp = target.with_suffix(f".tmp{os.getpid()}.csv")
         write_fer_csv(tmp, data.images, data.labels, usage)

@@ -149,7 +149,7 @@ COLAB_DRIVE_RUNS = "/content/drive/MyDrive/fer-tutorial/runs"
 LESSON5_RUN = "05_training"
 
 
-def runs_dir():
+def runs_dir() -> "Path":
     """The folder the notebooks write training runs and saved models to, created if missing.
 
     ``$FER_RUNS_DIR`` when set. On Colab, ``MyDrive/fer-tutorial/runs`` once Google Drive is mounted at
@@ -314,10 +314,11 @@ def lesson5_model(run_dir=None, data=None, fallback_dir=None, verbose: bool = Tr
 
     Looks for a finished run (``best_model.keras`` and ``training_log.csv``) in ``run_dir`` (default: notebook 5's,
     :data:`LESSON5_RUN` in :func:`runs_dir`), then in ``fallback_dir`` (a quick run made earlier; default
-    ``06_quick_model`` in :func:`runs_dir`). If neither has one, trains the tutorial CNN with :data:`QUICK_TRAINING` on at most
-    :data:`QUICK_PER_CLASS` training faces per class of ``data`` (``load_data()`` when None) into ``fallback_dir``,
-    replacing any unfinished run there. Relative paths are taken from the current folder (``notebooks/`` when a
-    notebook runs). The model is loaded without its optimizer (``compile=False``): enough for predicting.
+    ``06_quick_model`` in :func:`runs_dir`). If neither has one, trains the tutorial CNN with :data:`QUICK_TRAINING`
+    on at most :data:`QUICK_PER_CLASS` training faces per class of ``data`` (``load_data()`` when None) into
+    ``fallback_dir``, replacing any unfinished run there. Relative paths are taken from the current folder
+    (``notebooks/`` when a notebook runs). The model is loaded without its optimizer (``compile=False``): enough for
+    predicting.
     """
     import shutil
     from pathlib import Path
