@@ -82,8 +82,10 @@ def main() -> None:
         return
 
     stages = _stages(args.run_dir)
+    earlier = _earlier_shipped(stages, MODEL_FILE, INFO_FILE)  # read before the new model replaces the old one
+    offset = len(earlier["stages"]) if earlier else 0
     teachers = _teachers(stages)
-    names = _run_names(stages, teachers)
+    names = _run_names(stages, teachers, offset)
     config, log, metrics = stages[-1]["config"], stages[-1]["log"], stages[-1]["metrics"]
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
@@ -103,16 +105,15 @@ def main() -> None:
         "architecture": config["model"],
         "recipe": _recipe(config, names),
         "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained",
-        "stages": [_summary(st, names) for st in stages],
-        "teachers": [{**_summary(t, names), "start": t["start"], "file": t["file"]} for t in teachers],
+        "stages": (earlier["stages"] if earlier else []) + [_summary(st, names) for st in stages],
+        "teachers": ((earlier.get("teachers") or []) if earlier else [])
+                    + [{**_summary(t, names), "start": t["start"], "file": t["file"]} for t in teachers],
         "shipped": "averaged_model.keras" if args.averaged else "best_model.keras",
-        "epochs_run": int(sum(len(st["log"]) for st in stages + teachers)),
+        "epochs_run": int(sum(len(st["log"]) for st in stages + teachers)) + (earlier["epochs_run"] if earlier else 0),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),
         "best_epoch": metrics["best_epoch"],
-        "wall_time_s": (args.wall_time_s if args.wall_time_s is not None
-                        else None if any(st["metrics"].get("wall_time_s_total") is None for st in stages + teachers)
-                        else round(sum(st["metrics"]["wall_time_s_total"] for st in stages + teachers), 1)),
+        "wall_time_s": _total_wall_time(args.wall_time_s, stages + teachers, earlier),
         "resumed_after_epochs": resumed_after,
         "train_rows": metrics.get("train_rows"),
         "faces_per_second": args.faces_per_second,
@@ -159,8 +160,30 @@ def _write(info: dict, report, info_file: Path) -> None:
     print(f"wrote {info_file}, docs/MODEL_CARD.md")
 
 
+def _total_wall_time(given: float | None, runs: list[dict], earlier: dict | None) -> float | None:
+    """``--wall-time-s`` (this run's sessions) or the runs' recorded totals, plus the earlier shipped model's."""
+    if given is None and any(run["metrics"].get("wall_time_s_total") is None for run in runs):
+        return None
+    total = given if given is not None else sum(run["metrics"]["wall_time_s_total"] for run in runs)
+    if earlier is not None:
+        if earlier.get("wall_time_s") is None:
+            return None
+        total += earlier["wall_time_s"]
+    return round(total, 1)
+
+
+def _earlier_shipped(stages: list[dict], model_file: Path, info_file: Path) -> dict | None:
+    """The recorded card numbers (``fer_vgg.json``) of the shipped model when the first run started from it
+    (``--init-from fer_helpers/pretrained/fer_vgg.keras``): its stages come before the new ones. None otherwise."""
+    init = stages[0]["config"].get("init_from")
+    if not init or Path(init).resolve() != Path(model_file).resolve():
+        return None
+    return json.loads(Path(info_file).read_text())
+
+
 def _stages(run_dir: Path) -> list[dict]:
-    """The run and, following ``init_from`` back, the runs it was warm-started from: first stage first."""
+    """The run and, following ``init_from`` back, the runs it was warm-started from: first stage first. The chain
+    ends at a run trained from scratch or at a model file without its run folder (such as the shipped model)."""
     import pandas as pd
 
     stages = []
@@ -174,7 +197,7 @@ def _stages(run_dir: Path) -> list[dict]:
             metrics = {"best_epoch": int(log["epoch"].iloc[int(log["val_accuracy"].to_numpy().argmax())]) + 1,
                        "wall_time_s_total": None, "in_progress": True}
         stages.insert(0, {"config": config, "log": log, "metrics": metrics, "dir": run_dir})
-        if not config.get("init_from"):
+        if not config.get("init_from") or not (Path(config["init_from"]).parent / "config.json").is_file():
             return stages
         run_dir = Path(config["init_from"]).parent
 
@@ -200,9 +223,10 @@ def _teachers(stages: list[dict]) -> list[dict]:
     return teachers
 
 
-def _run_names(stages: list[dict], teachers: list[dict]) -> dict:
-    """Each run's folder -> its name in the recipe script: ``stageN`` and ``teacherN``."""
-    names = {st["dir"].resolve(): f"stage{i}" for i, st in enumerate(stages, 1)}
+def _run_names(stages: list[dict], teachers: list[dict], offset: int = 0) -> dict:
+    """Each run's folder -> its name in the recipe script: ``stageN`` (after ``offset`` earlier stages) and
+    ``teacherN``."""
+    names = {st["dir"].resolve(): f"stage{i}" for i, st in enumerate(stages, offset + 1)}
     names.update({t["dir"]: f"teacher{i}" for i, t in enumerate(teachers, 1)})
     return names
 

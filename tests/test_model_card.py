@@ -176,3 +176,19 @@ def test_rewrite_measures_the_shipped_model_again_and_keeps_its_recipe(runs, tmp
     assert again == info and rewritten == card
     with pytest.raises(SystemExit, match="--rewrite"):
         _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--rewrite")
+
+
+def test_a_run_fine_tuned_from_the_shipped_model_continues_its_recorded_stages(runs, tmp_path, monkeypatch):
+    """The shipped model's run folders may be long gone: its stages come from the recorded fer_vgg.json."""
+    csv, _, second = runs
+    before, _ = _make_card(monkeypatch, tmp_path, csv, second.out_dir)  # two stages, shipped into tmp_path/pkg
+    wider = {**TINY, "filters": (4, 4, 12, 12)}
+    more = training.train(csv, tmp_path / "more", epochs=2, init_from=str(tmp_path / "pkg" / "fer_vgg.keras"),
+                          **{**KW, "model_kwargs": wider})
+    info, card = _make_card(monkeypatch, tmp_path, csv, more.out_dir)
+    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", more.best_model_path)
+    assert info["stages"][:2] == before["stages"] and len(info["stages"]) == 3
+    assert info["epochs_run"] == before["epochs_run"] + 2
+    assert "3. **Stage 3** (`runs/pretrained/stage3`), from the best checkpoint of stage 2, widened from 4-4-8-8 to " \
+           "4-4-12-12 filters" in card
+    assert "1. **Stage 1** (`runs/pretrained/stage1`), from a random initialisation" in card
