@@ -749,10 +749,8 @@ def kaggle_csv(path) -> Path:
             return path
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    st = path.stat()
-    fingerprint = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, CACHE_VERSION])
-    digest = hashlib.blake2b(fingerprint.encode(), digest_size=10).hexdigest()
-    target = cache_dir() / f"{path.name.split('.')[0]}.{digest}.kaggle.csv"
+    parsed_cache, _ = _cache_key(path, "kaggle_csv")  # keyed on the source's path, size and time, like the cache
+    target = parsed_cache.with_name(parsed_cache.name.removesuffix(".npz") + ".kaggle.csv")
     if not target.exists():
         data = load_fer2013(path)
         if not data.has_labels:
