@@ -632,7 +632,7 @@ def _load_folder(root: Path, on_error: str) -> FERData:
 
 def cache_dir() -> Path:
     """Where parsed data sets are cached: ``$FER_HELPERS_CACHE`` or ``~/.cache/fer_helpers``."""
-    return Path(os.environ.get("FER_HELPERS_CACHE", Path.home() / ".cache" / "fer_helpers"))
+    return Path(os.environ.get("FER_HELPERS_CACHE") or Path.home() / ".cache" / "fer_helpers")
 
 
 def _cache_key(path: Path, on_error: str) -> tuple[Path, str]:
@@ -648,20 +648,24 @@ def _cache_load(cache_file: Path, fingerprint: str, source: str) -> FERData | No
             if str(z["fingerprint"]) != fingerprint:
                 return None
             skipped = [(int(r), str(w)) for r, w in zip(z["skipped_rows"], z["skipped_reasons"])]
-            return FERData(z["images"], z["labels"], z["usage"], source, skipped)
-    except (OSError, KeyError, ValueError):
+            data = FERData(z["images"], z["labels"], z["usage"], source, skipped)
+            if data.images.shape[1:] != (FACE_SIZE, FACE_SIZE) or not len(data.labels) == len(data.usage) == len(
+                    data.images):
+                return None
+            return data
+    except Exception:  # truncated, empty or corrupt (BadZipFile, EOFError, ...): a cache miss, rebuilt
         return None
 
 
 def _cache_save(cache_file: Path, fingerprint: str, data: FERData) -> None:
+    from .atomic import atomic_path
+
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage.astype("<U11"),
-                 fingerprint=np.array(fingerprint),
-                 skipped_rows=np.array([r for r, _ in data.skipped], dtype=np.int64),
-                 skipped_reasons=np.array([w for _, w in data.skipped], dtype=str))
-        os.replace(tmp, cache_file)
+        with atomic_path(cache_file, "write the cache") as tmp:  # a failed write leaves no temporary file
+            np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage.astype("<U11"),
+                     fingerprint=np.array(fingerprint),
+                     skipped_rows=np.array([r for r, _ in data.skipped], dtype=np.int64),
+                     skipped_reasons=np.array([w for _, w in data.skipped], dtype=str))
     except OSError as exc:  # a read-only home must not break loading
         warnings.warn(f"could not write the cache {cache_file}: {exc}", stacklevel=3)
 
@@ -722,14 +726,19 @@ def write_fer_csv(path, images, labels, usage=None) -> Path:
             fields.append(str(usage[i]))
         lines.append(",".join(fields))
     text = "\n".join(lines) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.name.endswith(".gz"):
-        import gzip
+    from .atomic import atomic_path
 
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as fh:
-            fh.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
+    name = path.name.lower()
+    if not (name.endswith(".csv") or name.endswith(".csv.gz")):
+        raise ValueError(f"{path}: a FER2013 CSV is written as .csv or .csv.gz, not {''.join(path.suffixes)!r}")
+    with atomic_path(path) as tmp:  # complete or absent, whatever happens during the write
+        if name.endswith(".gz"):
+            import gzip
+
+            with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as fh:
+                fh.write(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
     return path
 
 
