@@ -14,8 +14,8 @@ import os
 import signal
 from pathlib import Path
 
-#: test-only fault injection: ``FER_HELPERS_KILL_WRITING=<name>`` SIGKILLs the process in the middle of writing a
-#: file of that name (after half of its temporary file is on disk), as a power cut or ``kill -9`` would
+#: test-only fault injection: ``FER_HELPERS_KILL_WRITING=<name>[:<n>]`` SIGKILLs the process in the middle of the
+#: n-th (default first) write of a file of that name (half of its temporary file on disk), as ``kill -9`` would
 FAULT_ENV = "FER_HELPERS_KILL_WRITING"
 
 
@@ -26,8 +26,18 @@ def temporary_name(final: Path) -> Path:
     return final.with_name(f".{stem}.tmp-{os.getpid()}{dot}{ext}")
 
 
+_writes: dict[str, int] = {}
+
+
 def _fault_point(final: Path, tmp: Path) -> None:
-    if os.environ.get(FAULT_ENV) == final.name and tmp.exists():
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    name, _, nth = spec.partition(":")
+    if name != final.name:
+        return
+    _writes[name] = _writes.get(name, 0) + 1
+    if _writes[name] == int(nth or 1) and tmp.exists():
         size = tmp.stat().st_size
         with open(tmp, "r+b") as fh:
             fh.truncate(size // 2)  # half-written, as a kill in the middle of the write leaves it
