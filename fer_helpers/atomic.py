@@ -74,6 +74,16 @@ def atomic_path(final, what: str = "write"):
         raise
 
 
+def sweep_temporaries(folder) -> int:
+    """Delete the temporary files a killed process left in ``folder`` (not recursive); returns how many."""
+    n = 0
+    for path in Path(folder).glob(".*.tmp-*"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            n += 1
+    return n
+
+
 def write_text(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

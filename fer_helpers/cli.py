@@ -209,8 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _check_outputs(parser, args)
+    try:
+        args = parser.parse_args(argv)
+        _check_outputs(parser, args)
+    except SystemExit as exc:  # argparse printed the usage and the error (or the help): a return code, not an exit
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if args.command != "make-sample":
         _quiet_tensorflow()
     try:

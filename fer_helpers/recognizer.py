@@ -363,9 +363,13 @@ class EmotionRecognizer:
         if model is None:
             model = _default_model()
         elif isinstance(model, (str, os.PathLike)):
-            from .saving import load_model
+            from .saving import load_face_model
 
-            model = load_model(model, compile=False)
+            model = load_face_model(model)  # errors name the file
+        else:
+            from .saving import check_face_model
+
+            check_face_model(model, f"EmotionRecognizer(model={getattr(model, 'name', model)!r})")
         self.model = model
         self.detector = detector if detector is not None else FaceDetector(
             scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size, max_side=max_side

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import dumps_json, save_model, write_json
+from .atomic import dumps_json, save_model, sweep_temporaries, write_json
 from .labels import EMOTIONS, NUM_CLASSES, one_hot
 
 BEST_MODEL = "best_model.keras"
@@ -744,6 +744,9 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
                          "or choose another output directory")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if resume:  # what a killed session was writing when it died
+        for folder in (out_dir, backup):
+            sweep_temporaries(folder)
     write_json(config_file, dataclasses.asdict(config))
 
     completed = _backup_epoch(out_dir) if resume else 0
