@@ -656,8 +656,21 @@ def archive_listing(path) -> list[tuple[str, int]]:
         return sorted((info.filename, info.file_size) for info in z.infolist())
 
 
+_SCRATCH: list = []  # the lessons' temporary folders, kept alive until the kernel exits
+
+
+def scratch_folder(prefix: str = "fer_") -> Path:
+    """A new temporary folder for a lesson's files, deleted with its contents when the Python process (the
+    notebook's kernel) exits, so that running a lesson leaves nothing behind in the system's temporary directory."""
+    import tempfile
+
+    folder = tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)  # cleaned at interpreter exit
+    _SCRATCH.append(folder)
+    return Path(folder.name)
+
+
 __all__ = [
-    "AvailableModel", "best_available_model", "float32_model", "HaarStage", "HaarCascade",
+    "scratch_folder", "AvailableModel", "best_available_model", "float32_model", "HaarStage", "HaarCascade",
     "load_haar_cascade", "integral_image", "rect_sum", "PyramidLevel", "pyramid_levels", "CascadeScan", "scan_image",
     "haar_features_figure", "cascade_funnel_figure", "draw_boxes", "detection_comparison_figure",
     "detection_explorer", "make_demo_video", "images_figure", "archive_listing", "feature_pattern",

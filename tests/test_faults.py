@@ -338,7 +338,7 @@ def tiny_csv(tmp_path_factory):
 
 
 def _train(csv, out, *extra, kill=None, **popen):
-    cmd = [sys.executable, "-m", "fer_helpers", "train", "--data", str(csv), "--model", "tutorial", "--epochs", "4",
+    cmd = [sys.executable, "-m", "fer_helpers", "train", "--data", str(csv), "--model", "tutorial", "--epochs", "3",
            "--out", str(out), "--batch-size", "32", "--augment", "none", "--patience", "50",
            "--filters", "4,8,8", *extra]
     env = {**ENV, atomic.FAULT_ENV: kill} if kill else {k: v for k, v in ENV.items() if k != atomic.FAULT_ENV}
@@ -352,20 +352,20 @@ def test_kill_during_checkpoint_writes_then_resume_loses_nothing(tiny_csv, tmp_p
     assert first.returncode == -signal.SIGKILL
     assert not (out / "best_model.keras").exists()
     assert [p.name for p in out.iterdir() if ".tmp-" in p.name]  # the half-written temporary file, renamed never
-    # resumed, then killed in the middle of writing the backup of epoch 3: epochs 1 and 2 are kept
-    second = _train(tiny_csv, out, "--resume", kill="epoch-00003.weights.h5")
+    # resumed, then killed in the middle of writing the backup of epoch 2: epoch 1 is kept
+    second = _train(tiny_csv, out, "--resume", kill="epoch-00002.weights.h5")
     assert second.returncode == -signal.SIGKILL, second.stderr[-2000:]
     meta = json.loads((out / "backup" / "training_metadata.json").read_text())
-    assert meta["epoch"] == 2 and (out / "backup" / meta["weights"]).stat().st_size > 0
+    assert meta["epoch"] == 1 and (out / "backup" / meta["weights"]).stat().st_size > 0
     assert (out / "best_model.keras").stat().st_size > 0
-    # resumed again: it starts after epoch 2 and finishes, every epoch logged exactly once
+    # resumed again: it starts after epoch 1 and finishes, every epoch logged exactly once
     third = _train(tiny_csv, out, "--resume")
     assert third.returncode == 0, third.stderr[-3000:]
     import pandas as pd
 
-    assert pd.read_csv(out / "training_log.csv")["epoch"].tolist() == [0, 1, 2, 3]
+    assert pd.read_csv(out / "training_log.csv")["epoch"].tolist() == [0, 1, 2]
     metrics = _strict_json((out / "metrics.json").read_text())
-    assert metrics["epochs_run"] == 4
+    assert metrics["epochs_run"] == 3
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]  # the killed sessions' temporary files swept
 
 
@@ -383,3 +383,12 @@ def test_ctrl_c_during_training_says_how_to_resume(tiny_csv, tmp_path):
     assert "Traceback" not in err
     (line,) = [x for x in err.splitlines() if "interrupted" in x]
     assert f"--out {out}" in line and line.rstrip().endswith("--resume")
+
+
+def test_lesson_scratch_folders_are_gone_when_the_process_exits(tmp_path):
+    code = ("from fer_helpers.lesson_tools import scratch_folder; p = scratch_folder('fer_video_'); "
+            "(p / 'clip.mp4').write_bytes(b'x'); print(p)")
+    out = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    folder = Path(out.stdout.strip().splitlines()[-1])
+    assert folder.name.startswith("fer_video_") and not folder.exists()
