@@ -191,8 +191,7 @@ def _check_outputs(parser: argparse.ArgumentParser, args) -> None:
         if Path(out).suffix.lower() not in suffixes:
             parser.error(f"argument --out: {out}: cannot write an image as {Path(out).suffix!r}; use one of "
                          f"{', '.join(suffixes)}")
-    elif args.command in ("train", "average") and out is not None and args.command == "average" \
-            and not str(out).endswith(".keras"):
+    elif args.command == "average" and not str(out).endswith(".keras"):
         parser.error(f"argument --out: {out}: the averaged model is written as a .keras file")
 
 

@@ -833,7 +833,11 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         metrics.update(_save_averaged(model, averaging, out_dir, val_ds, config))
     prev = out_dir / METRICS
     if resume and prev.exists():
-        metrics["wall_time_s_total"] = round(json.loads(prev.read_text()).get("wall_time_s_total", 0) + wall, 1)
+        try:
+            before = float(json.loads(prev.read_text()).get("wall_time_s_total") or 0)
+        except (ValueError, AttributeError, TypeError):  # an unreadable earlier metrics.json is replaced
+            before = 0.0
+        metrics["wall_time_s_total"] = round(before + wall, 1)
     else:
         metrics["wall_time_s_total"] = round(wall, 1)
     write_json(prev, {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()})
