@@ -392,3 +392,12 @@ def test_lesson_scratch_folders_are_gone_when_the_process_exits(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     folder = Path(out.stdout.strip().splitlines()[-1])
     assert folder.name.startswith("fer_video_") and not folder.exists()
+    # a killed process (as nbval stops a kernel) runs no clean-up: the watcher deletes the folder
+    code = code + "; import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    out = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == -signal.SIGKILL
+    folder = Path(out.stdout.strip().splitlines()[-1])
+    deadline = time.time() + 10
+    while folder.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists()
