@@ -45,6 +45,11 @@ KAGGLE_DATASET = "deadskull7/fer2013"
 #: Faces per class of the embedded synthetic data set that :func:`locate_fer2013` falls back to.
 EMBEDDED_PER_CLASS = 400
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp")
+#: other image suffixes: such files are tried as well and, when OpenCV cannot read them, reported, never dropped silently
+OTHER_IMAGE_SUFFIXES = (".tif", ".tiff", ".gif", ".heic", ".heif", ".avif", ".jp2", ".ppm", ".pbm", ".pnm", ".ico",
+                        ".svg", ".jfif", ".exr", ".hdr", ".ras", ".sr")
+#: the longest line a FER2013 CSV can hold is about 9,300 characters; a longer one means the file is something else
+MAX_LINE_BYTES = 1 << 20
 #: Usage of image-folder files under ``test/`` whose names carry no split (not ``PublicTest_*``/``PrivateTest_*``).
 FOLDER_TEST_USAGE = "Test"
 #: Usage values a CSV may hold: the official three, and ``"Test"`` in a CSV written from an image-folder copy.
@@ -271,12 +276,26 @@ def _open_text(path: Path):
             if not preferred:
                 raise DataError(f"{path}: the zip archive holds several CSV files {members}; extract the one you want")
             members = preferred
-        return io.TextIOWrapper(z.open(members[0]), encoding="utf-8")
+        try:
+            member = z.open(members[0])
+        except (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError) as exc:  # encrypted, unknown method
+            raise DataError(f"{path}: cannot read {members[0]} from the zip archive ({exc})") from None
+        return io.TextIOWrapper(member, encoding="utf-8-sig")
     if name.endswith(".gz"):
         import gzip
 
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
+
+
+_READ_ERRORS = (OSError, EOFError, UnicodeDecodeError, zipfile.BadZipFile, RuntimeError)
+
+
+def _read_error(path: Path, exc: BaseException, row: int | None = None) -> DataError:
+    """A DataError for a file that stops being readable (truncated, corrupt, not UTF-8), naming where it stopped."""
+    where = f" at row {row} (line {row + 2})" if row is not None else ""
+    kind = "a truncated or corrupt file" if not isinstance(exc, UnicodeDecodeError) else "not UTF-8 text"
+    return DataError(f"{path}: cannot be read{where}: {kind} ({type(exc).__name__}: {exc})")
 
 
 def _read_csv_chunks(path: Path) -> Iterator:
@@ -284,9 +303,12 @@ def _read_csv_chunks(path: Path) -> Iterator:
 
     try:
         fh = _open_text(path)
-        header = fh.readline()
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot be read as a CSV file ({exc})") from None
+        header = fh.readline(MAX_LINE_BYTES)
+    except _READ_ERRORS as exc:
+        raise DataError(f"{path}: cannot be read as a CSV file ({type(exc).__name__}: {exc})") from None
+    if len(header) >= MAX_LINE_BYTES and not header.endswith("\n"):
+        fh.close()
+        raise DataError(f"{path}: line 1 is longer than {MAX_LINE_BYTES:,} characters: not a FER2013 CSV")
     if not header.strip():
         fh.close()
         raise DataError(f"{path}: the file is empty")
@@ -299,23 +321,43 @@ def _read_csv_chunks(path: Path) -> Iterator:
     if not labeled and unknown:
         fh.close()
         raise DataError(f"{path}: missing column 'emotion' (found columns {columns})")
-    reader = pd.read_csv(fh, names=columns, header=None, chunksize=CHUNK_ROWS, dtype=str, keep_default_na=False,
-                         skip_blank_lines=True)
+    rows = 0
     try:
+        # spare columns: a row with a field too many (the first one included) is that row's error, found in
+        # _load_csv, instead of pandas taking the first column for an index or dropping the extra field
+        names = columns + [f"{_EXTRA}{i}" for i in range(_SPARE_COLUMNS)]
+        reader = pd.read_csv(fh, names=names, header=None, chunksize=CHUNK_ROWS, dtype=str, keep_default_na=False,
+                             skip_blank_lines=True, index_col=False, on_bad_lines="error")
         yield columns
         for chunk in reader:
+            rows += len(chunk)
             yield chunk
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed CSV ({exc})") from None
+        raise DataError(f"{path}: malformed CSV ({_csv_error_with_row(str(exc))})") from None
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc, rows) from None
     finally:
         fh.close()
+
+
+_EXTRA, _SPARE_COLUMNS = "__extra_field_", 4
+
+
+def _csv_error_with_row(message: str) -> str:
+    """pandas says "line N" counting the header as line 1; add the row number the rest of the package uses."""
+    import re
+
+    m = re.search(r"line (\d+)", message)
+    if m and int(m.group(1)) >= 2:
+        return f"row {int(m.group(1)) - 2} (line {m.group(1)}): {message}"
+    return message
 
 
 def _parse_labels(values: np.ndarray, first_row: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
     out = np.full(len(values), -1, dtype=np.int64)
     problems = []
     stripped = np.char.strip(values.astype(str))
-    ok = np.char.isdigit(stripped)
+    ok = np.array([v.isascii() and v.isdigit() and len(v) <= 9 for v in stripped.tolist()], dtype=bool)
     out[ok] = stripped[ok].astype(np.int64)
     for i in np.flatnonzero(~ok):
         problems.append((first_row + int(i), f"emotion {str(values[i])!r} is not an integer label"))
@@ -398,7 +440,7 @@ def _parse_block(data: bytes, columns: tuple[str, ...]):
         e = columns.index("emotion")
         if e != 0 or p != 1:
             return None
-        label_ok = (starts[:, 0] == line_starts) & (ends[:, 0] == commas[:, 0])
+        label_ok = (starts[:, 0] == line_starts) & (ends[:, 0] == commas[:, 0]) & (ends[:, 0] - starts[:, 0] == 1)
         if not label_ok.all():
             return None
         lab = dig[starts[:, 0]]
@@ -452,6 +494,8 @@ def _blocks_in_background(stream, block_bytes: int):
                     break
                 cut = data.rfind(b"\n") + 1
                 data, leftover = data[:cut], data[cut:]
+                if len(leftover) > MAX_LINE_BYTES:  # a line this long is no FER2013 row: let the careful path say so
+                    raise ValueError("line too long")
                 if data:
                     q.put(data)
             q.put(None)
@@ -486,19 +530,19 @@ def _load_csv_fast(path: Path, block_bytes: int = 1 << 21) -> FERData | None:
     """
     try:
         stream, total = _raw_stream(path)
-    except (OSError, EOFError, zipfile.BadZipFile):
+    except (OSError, EOFError, zipfile.BadZipFile, RuntimeError, NotImplementedError):
         return None
     if stream is None:
         return None
     try:
         return _fast_from_stream(stream, total, block_bytes, path)
-    except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+    except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, ValueError, RuntimeError):
         return None  # the careful path reports what is wrong with the file
 
 
 def _fast_from_stream(stream, total, block_bytes, path):
     with stream:
-        header = stream.readline().decode("utf-8", "replace").strip()
+        header = stream.readline(MAX_LINE_BYTES).decode("utf-8", "replace").removeprefix("\ufeff").strip()
         columns = tuple(c.strip() for c in header.split(","))
         if columns not in _FAST_LAYOUTS:
             return None
@@ -551,7 +595,11 @@ def _load_csv(path: Path, on_error: str) -> FERData:
         p3 = [(row + int(i), f"Usage {str(use[i])!r} is not one of {list(KNOWN_USAGES)}")
               for i in np.flatnonzero(~np.isin(np.char.strip(use.astype(str)), KNOWN_USAGES + ("",)))]
         use = np.char.strip(use.astype(str))
-        chunk_problems = p1 + p2 + p3
+        extra = [c for c in chunk.columns if str(c).startswith(_EXTRA)]
+        counts = (chunk[extra] != "").to_numpy().sum(axis=1) if extra else np.zeros(n, int)
+        p4 = [(row + int(i), f"{len(columns) + int(counts[i])} fields, the header has {len(columns)}")
+              for i in np.flatnonzero(counts)]
+        chunk_problems = p4 + p1 + p2 + p3
         if chunk_problems:  # in "raise" mode too, so that the error can say how many rows are bad
             bad = np.zeros(n, dtype=bool)
             bad[[r - row for r, _ in chunk_problems]] = True
@@ -600,7 +648,7 @@ def _load_folder(root: Path, on_error: str) -> FERData:
             except ValueError as exc:
                 raise DataError(f"{class_dir}: {exc}") from None
             for f in sorted(class_dir.iterdir()):
-                if f.suffix.lower() in IMAGE_SUFFIXES:
+                if f.suffix.lower() in IMAGE_SUFFIXES + OTHER_IMAGE_SUFFIXES:
                     files.append((f, label, _usage_from_name(f, split_dir)))
     if not files:
         raise DataError(f"{root}: no images found; expected {root}/train/<emotion>/*.jpg and "
@@ -609,7 +657,10 @@ def _load_folder(root: Path, on_error: str) -> FERData:
     keep = np.ones(len(files), dtype=bool)
     problems = []
     for i, (f, _, _) in enumerate(files):
-        img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+        try:
+            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+        except cv2.error:
+            img = None
         if img is None:
             if on_error == "raise":
                 raise DataError(f"{f}: unreadable image (empty, truncated or not an image); "
@@ -632,7 +683,7 @@ def _load_folder(root: Path, on_error: str) -> FERData:
 
 def cache_dir() -> Path:
     """Where parsed data sets are cached: ``$FER_HELPERS_CACHE`` or ``~/.cache/fer_helpers``."""
-    return Path(os.environ.get("FER_HELPERS_CACHE", Path.home() / ".cache" / "fer_helpers"))
+    return Path(os.environ.get("FER_HELPERS_CACHE") or Path.home() / ".cache" / "fer_helpers")
 
 
 def _cache_key(path: Path, on_error: str) -> tuple[Path, str]:
@@ -648,20 +699,24 @@ def _cache_load(cache_file: Path, fingerprint: str, source: str) -> FERData | No
             if str(z["fingerprint"]) != fingerprint:
                 return None
             skipped = [(int(r), str(w)) for r, w in zip(z["skipped_rows"], z["skipped_reasons"])]
-            return FERData(z["images"], z["labels"], z["usage"], source, skipped)
-    except (OSError, KeyError, ValueError):
+            data = FERData(z["images"], z["labels"], z["usage"], source, skipped)
+            if data.images.shape[1:] != (FACE_SIZE, FACE_SIZE) or not len(data.labels) == len(data.usage) == len(
+                    data.images):
+                return None
+            return data
+    except Exception:  # truncated, empty or corrupt (BadZipFile, EOFError, ...): a cache miss, rebuilt
         return None
 
 
 def _cache_save(cache_file: Path, fingerprint: str, data: FERData) -> None:
+    from .atomic import atomic_path
+
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage.astype("<U11"),
-                 fingerprint=np.array(fingerprint),
-                 skipped_rows=np.array([r for r, _ in data.skipped], dtype=np.int64),
-                 skipped_reasons=np.array([w for _, w in data.skipped], dtype=str))
-        os.replace(tmp, cache_file)
+        with atomic_path(cache_file, "write the cache") as tmp:  # a failed write leaves no temporary file
+            np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage.astype("<U11"),
+                     fingerprint=np.array(fingerprint),
+                     skipped_rows=np.array([r for r, _ in data.skipped], dtype=np.int64),
+                     skipped_reasons=np.array([w for _, w in data.skipped], dtype=str))
     except OSError as exc:  # a read-only home must not break loading
         warnings.warn(f"could not write the cache {cache_file}: {exc}", stacklevel=3)
 
@@ -686,6 +741,9 @@ def load_fer2013(path, usage: str | None = None, on_error: str = "raise", cache:
     if path.is_dir():
         data = _load_folder(path, on_error)
     else:
+        if not path.is_file():
+            raise DataError(f"{path}: not a regular file (standard input, a named pipe or a device): not supported; "
+                            "save the data to a file and pass its path")
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty")
         data = None
@@ -722,14 +780,19 @@ def write_fer_csv(path, images, labels, usage=None) -> Path:
             fields.append(str(usage[i]))
         lines.append(",".join(fields))
     text = "\n".join(lines) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.name.endswith(".gz"):
-        import gzip
+    from .atomic import atomic_path
 
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as fh:
-            fh.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
+    name = path.name.lower()
+    if not (name.endswith(".csv") or name.endswith(".csv.gz")):
+        raise ValueError(f"{path}: a FER2013 CSV is written as .csv or .csv.gz, not {''.join(path.suffixes)!r}")
+    with atomic_path(path) as tmp:  # complete or absent, whatever happens during the write
+        if name.endswith(".gz"):
+            import gzip
+
+            with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as fh:
+                fh.write(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
     return path
 
 

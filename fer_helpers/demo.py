@@ -35,8 +35,10 @@ def run_notebooks(paths, out_dir, timeout: int = 600, fast: bool = True) -> list
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         start = time.time()
+        # the kernel logs errors only: ipykernel would warn before each notebook that it talks over local TCP
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+                                resources={"metadata": {"path": str(path.parent)}},
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
         try:
             client.execute()
         finally:

@@ -30,6 +30,7 @@ Saving
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import xml.etree.ElementTree as ET
 import zipfile
@@ -656,8 +657,47 @@ def archive_listing(path) -> list[tuple[str, int]]:
         return sorted((info.filename, info.file_size) for info in z.infolist())
 
 
+_SCRATCH: list = []  # the lessons' temporary folders, kept alive until the kernel exits
+
+
+_WATCHER = """
+import os, shutil, sys, time
+pid, folder = int(sys.argv[1]), sys.argv[2]
+while True:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        break
+    except PermissionError:
+        pass
+    time.sleep(0.5)
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+def scratch_folder(prefix: str = "fer_") -> Path:
+    """A new temporary folder for a lesson's files, deleted with its contents when the Python process (the
+    notebook's kernel) ends, so that running a lesson leaves nothing behind in the system's temporary directory.
+
+    A normal exit deletes it at once; a small watcher process deletes it when the kernel is killed instead (as a
+    test runner or "Restart kernel" may do), since a killed process runs no clean-up of its own.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)  # cleaned at interpreter exit
+    _SCRATCH.append(folder)
+    try:
+        subprocess.Popen([sys.executable, "-c", _WATCHER, str(os.getpid()), folder.name], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:  # no watcher: a normal exit still deletes the folder
+        pass
+    return Path(folder.name)
+
+
 __all__ = [
-    "AvailableModel", "best_available_model", "float32_model", "HaarStage", "HaarCascade",
+    "scratch_folder", "AvailableModel", "best_available_model", "float32_model", "HaarStage", "HaarCascade",
     "load_haar_cascade", "integral_image", "rect_sum", "PyramidLevel", "pyramid_levels", "CascadeScan", "scan_image",
     "haar_features_figure", "cascade_funnel_figure", "draw_boxes", "detection_comparison_figure",
     "detection_explorer", "make_demo_video", "images_figure", "archive_listing", "feature_pattern",

@@ -113,12 +113,25 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True) -> Not
     with _stderr_fd_silenced():
         keras.utils.set_random_seed(seed)
     if fast is None:
-        fast = os.environ.get("FER_FAST", "0") not in ("", "0", "false", "False")
+        fast = env_flag("FER_FAST")
     env = NotebookEnv(is_colab="google.colab" in sys.modules, fast=fast, seed=seed, versions=versions)
     if verbose:
         print(" | ".join(f"{k} {v}" for k, v in versions.items()))
         print(f"Colab: {env.is_colab} | fast mode: {env.fast} | seed: {seed}")
     return env
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """A yes/no environment variable: 1/true/yes/on or 0/false/no/off (any case; unset or empty: ``default``).
+    Anything else is a ValueError naming the variable."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on", "y"):
+        return True
+    if value in ("0", "false", "no", "off", "n"):
+        return False
+    raise ValueError(f"environment variable {name}={os.environ[name]!r}: expected 1/true/yes/on or 0/false/no/off")
 
 
 def load_data(verbose: bool = True):

@@ -363,9 +363,13 @@ class EmotionRecognizer:
         if model is None:
             model = _default_model()
         elif isinstance(model, (str, os.PathLike)):
-            from .saving import load_model
+            from .saving import load_face_model
 
-            model = load_model(model, compile=False)
+            model = load_face_model(model)  # errors name the file
+        else:
+            from .saving import check_face_model
+
+            check_face_model(model, f"EmotionRecognizer(model={getattr(model, 'name', model)!r})")
         self.model = model
         self.detector = detector if detector is not None else FaceDetector(
             scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size, max_side=max_side
@@ -849,17 +853,32 @@ def _annotated_paths(images: Sequence[str], out: str | None) -> list[Path | None
     return paths
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def check_image_suffix(path, what: str = "image") -> None:
+    """ValueError naming ``what`` and ``path`` unless OpenCV can write an image under that suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"{what} {path}: cannot write an image as {suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)}")
+
+
 def write_image(path, image: np.ndarray) -> Path:
     """Write an image with OpenCV (format from the extension), with a clear error when that fails."""
     import cv2
 
+    from .atomic import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     ext = path.suffix or ".png"
-    ok, data = cv2.imencode(ext, image)
+    try:
+        ok, data = cv2.imencode(ext, image)
+    except cv2.error:
+        ok = False
     if not ok:
         raise ValueError(f"cannot write {path}: OpenCV has no encoder for {ext!r}")
-    data.tofile(path)
+    with atomic_path(path) as tmp:
+        data.tofile(tmp)
     return path
 
 
@@ -872,6 +891,9 @@ def predict_cli(args) -> int:
     images or ``--out`` is a folder or has no extension).
     """
     images = list(args.images)
+    out = getattr(args, "out", None)
+    if out is not None and len(images) == 1 and Path(out).suffix and not Path(out).is_dir():
+        check_image_suffix(out, "--out")  # before any work, not after the prediction
     recognizer = EmotionRecognizer(model=getattr(args, "model", None), tta=bool(getattr(args, "tta", False)))
     outs = _annotated_paths(images, getattr(args, "out", None))
     as_json = bool(getattr(args, "json", False))

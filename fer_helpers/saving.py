@@ -237,6 +237,43 @@ def _safe_mode_scope():
     return SafeModeScope(True)
 
 
+def check_face_model(model, source="the model"):
+    """Raise ValueError naming ``source`` unless ``model`` takes ``(48, 48, 1)`` faces (spatial sizes may be None)
+    and returns probabilities over the 7 emotions (non-negative rows summing to 1, i.e. a softmax, not logits).
+    Returns the model."""
+    import keras
+
+    from .labels import NUM_CLASSES
+
+    try:
+        in_shape, out_shape = model.input_shape, model.output_shape
+    except (AttributeError, ValueError) as exc:
+        raise ValueError(f"{source}: not a built Keras model with one input and one output ({exc})") from None
+    if isinstance(in_shape, list) or isinstance(out_shape, list):
+        raise ValueError(f"{source}: the model has several inputs or outputs ({in_shape} -> {out_shape}); this "
+                         "series needs one input of (48, 48, 1) faces and one output of 7 probabilities")
+    in_ok = len(in_shape) == 4 and all(d in (None, 48) for d in in_shape[1:3]) and in_shape[3] == 1
+    if not in_ok:
+        raise ValueError(f"{source}: the model takes inputs of shape {tuple(in_shape[1:])}, but this series feeds it "
+                         "48x48 grayscale faces, shape (48, 48, 1)")
+    if len(out_shape) != 2 or out_shape[-1] != NUM_CLASSES:
+        raise ValueError(f"{source}: the model returns shape {tuple(out_shape[1:])}, but this series needs "
+                         f"{NUM_CLASSES} class probabilities, one per emotion")
+    probe = np.linspace(0, 255, 2 * 48 * 48, dtype=np.float32).reshape(2, 48, 48, 1)
+    probe[1] = probe[1, ::-1]
+    out = np.asarray(keras.ops.convert_to_numpy(model(probe, training=False)), dtype=np.float64)
+    if not np.all(np.isfinite(out)) or out.min() < 0 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError(f"{source}: the model's outputs are not probabilities (each row must be >= 0 and sum to 1; "
+                         f"got row sums {np.round(out.sum(axis=1), 3).tolist()}): end the model in a softmax "
+                         "(logits are not enough)")
+    return model
+
+
+def load_face_model(path, weights=None):
+    """:func:`load_model` for inference (not compiled), checked with :func:`check_face_model`: errors name the file."""
+    return check_face_model(load_model(path, weights=weights, compile=False), path)
+
+
 def load_model(path, weights=None, compile: bool = True):
     """Load a model saved as ``.keras``, legacy ``.h5``, or ``.json`` architecture + weights.
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import dumps_json, save_model, sweep_temporaries, write_json
 from .labels import EMOTIONS, NUM_CLASSES, one_hot
 
 BEST_MODEL = "best_model.keras"
@@ -326,8 +327,7 @@ def average_models(paths, out=None):
             t += w
     first.set_weights([(t / len(paths)).astype(w.dtype) for t, w in zip(total, first.get_weights(), strict=True)])
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        first.save(out)
+        save_model(first, out)
     return first
 
 
@@ -420,16 +420,67 @@ def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_l
                                                      min_lr=1e-6, verbose=1))
     # after ReduceLROnPlateau, which adds `learning_rate` to the epoch's logs that CSVLogger then writes
     cbs.append(keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True))
-    cbs.append(keras.callbacks.ModelCheckpoint(
+    cbs.append(_atomic_checkpoint()(
         str(best_path), monitor=monitor, mode=mode, save_best_only=True, verbose=0,
         initial_value_threshold=(resume_state or {}).get("best")))
     if tensorboard:
         cbs.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / TENSORBOARD_DIR), histogram_freq=0,
                                                write_graph=False))
     if backup:
-        cbs.append(keras.callbacks.BackupAndRestore(str(out_dir / BACKUP_DIR), save_freq="epoch",
-                                                    delete_checkpoint=True))
+        cbs.append(_atomic_backup()(str(out_dir / BACKUP_DIR), save_freq="epoch", delete_checkpoint=True))
     return cbs
+
+
+def _atomic_checkpoint():
+    """``ModelCheckpoint`` whose save is atomic: a kill during the write leaves the previous best model intact."""
+    import keras
+
+    from .atomic import save_model
+
+    class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+        def _save_model(self, epoch, batch, logs):
+            filepath = self._get_file_path(epoch, batch, logs)
+            if self._should_save_model(epoch, batch, logs, filepath):
+                save_model(self.model, filepath)
+
+    return AtomicModelCheckpoint
+
+
+def _atomic_backup():
+    """``BackupAndRestore`` that never loses a finished epoch: each backup's weights go to a new file
+    (``epoch-NNNNN.weights.h5``), then ``training_metadata.json`` is replaced atomically to point at it, and only then
+    is the previous backup deleted. A kill at any moment leaves metadata naming a complete weights file."""
+    import keras
+
+    from .atomic import atomic_path, write_json
+
+    class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+        def _load_model(self):
+            meta = Path(self._training_metadata_path)
+            if meta.exists():
+                try:
+                    name = json.loads(meta.read_text()).get("weights")
+                except (ValueError, AttributeError):
+                    raise ValueError(f"{meta}: the backup's metadata is not valid JSON; delete {meta.parent} to "
+                                     "start the run again") from None
+                if name:
+                    self._weights_path = str(meta.parent / name)
+            super()._load_model()
+
+        def _save_model(self):
+            folder = Path(self.backup_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"epoch-{self._current_epoch:05d}.weights.h5"
+            with atomic_path(folder / name, "back up the training state to") as tmp:
+                self.model.save_weights(str(tmp), overwrite=True)
+            write_json(self._training_metadata_path,
+                       {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name})
+            self._weights_path = str(folder / name)
+            for old in folder.glob("*.weights.h5"):
+                if old.name != name:
+                    old.unlink(missing_ok=True)
+
+    return AtomicBackupAndRestore
 
 
 def compile_model(model, learning_rate=1e-3, label_smoothing: float = 0.0, optimizer: str = "adam",
@@ -493,12 +544,33 @@ class TrainConfig:
     teacher_tta: bool = False  # with teachers: average each over the face and its mirror image
 
     def validate(self) -> None:
+        import math
+
+        for name in ("epochs", "batch_size", "warmup_epochs", "patience", "lr_patience", "seed", "average_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        for name in ("learning_rate", "label_smoothing", "val_fraction", "distill_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        for name in ("warmup_epochs", "patience", "lr_patience", "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {self.val_fraction}")
+        if self.model not in ("tutorial", "default"):
+            raise ValueError(f"model must be 'tutorial' or 'default', got {self.model!r}")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {self.optimizer!r}")
+        if not isinstance(self.model_kwargs, dict):
+            raise ValueError(f"model_kwargs must be a dict, got {self.model_kwargs!r}")
         if self.schedule not in ("plateau", "cosine", "constant"):
             raise ValueError(f"schedule must be 'plateau', 'cosine' or 'constant', got {self.schedule!r}")
         if not 0 <= self.average_epochs <= self.epochs:
@@ -524,6 +596,30 @@ class TrainConfig:
         for path in self.teachers:
             if not Path(path).is_file():
                 raise ValueError(f"teachers: no model file at {path}")
+
+
+def _read_config(config_file: Path) -> TrainConfig:
+    """The :class:`TrainConfig` saved in a run's ``config.json``; a ValueError naming the file if it is unreadable,
+    not a JSON object, or holds an unknown setting."""
+    try:
+        saved = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{config_file}: not a readable JSON file ({exc}); repair it or train into another "
+                         "output directory") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{config_file}: expected a JSON object of training settings, got {type(saved).__name__}")
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(saved) - known)
+    if unknown:
+        raise ValueError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} {unknown}; known: "
+                         f"{sorted(known)}")
+    saved.setdefault("warp", "chained")  # runs saved before the field existed augmented with chained layers
+    config = TrainConfig(**saved)
+    try:
+        config.validate()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{config_file}: {exc}") from None
+    return config
 
 
 def _check_same_settings(given: TrainConfig, saved: TrainConfig, config_file: Path) -> None:
@@ -635,10 +731,11 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         if (out_dir / METRICS).exists() and not backup.exists():
             raise ValueError(f"{out_dir} holds a finished run (metrics.json written, no backup/ left): there is "
                              "nothing to resume; choose another output directory to train again")
+        if not config_file.exists() and not backup.exists():
+            raise ValueError(f"{out_dir}: no training run to resume there (no config.json, no backup/); leave out "
+                             "--resume (resume=False) to start a new run")
         if config_file.exists():  # a resumed run must use the settings it started with
-            saved = json.loads(config_file.read_text())
-            saved.setdefault("warp", "chained")  # runs saved before the field existed augmented with chained layers
-            saved = TrainConfig(**saved)
+            saved = _read_config(config_file)
             if given:
                 _check_same_settings(config, saved, config_file)
             config = saved
@@ -647,7 +744,10 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
                          "or choose another output directory")
     out_dir.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    if resume:  # what a killed session was writing when it died
+        for folder in (out_dir, backup):
+            sweep_temporaries(folder)
+    write_json(config_file, dataclasses.asdict(config))
 
     completed = _backup_epoch(out_dir) if resume else 0
     # a resumed session continues with a fresh random stream, not a replay of the first session's (stream_seed)
@@ -712,7 +812,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         keras.mixed_precision.set_global_policy("float32")
         best = float32_model(keras.models.load_model(out_dir / BEST_MODEL, compile=False))
         compile_model(best, config.learning_rate, config.label_smoothing, config.optimizer)
-        best.save(out_dir / BEST_MODEL)
+        save_model(best, out_dir / BEST_MODEL)
     best = keras.models.load_model(out_dir / BEST_MODEL)
     val_loss, val_acc = best.evaluate(val_ds, verbose=0)
     metrics = {
@@ -733,10 +833,14 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         metrics.update(_save_averaged(model, averaging, out_dir, val_ds, config))
     prev = out_dir / METRICS
     if resume and prev.exists():
-        metrics["wall_time_s_total"] = round(json.loads(prev.read_text()).get("wall_time_s_total", 0) + wall, 1)
+        try:
+            before = float(json.loads(prev.read_text()).get("wall_time_s_total") or 0)
+        except (ValueError, AttributeError, TypeError):  # an unreadable earlier metrics.json is replaced
+            before = 0.0
+        metrics["wall_time_s_total"] = round(before + wall, 1)
     else:
         metrics["wall_time_s_total"] = round(wall, 1)
-    prev.write_text(json.dumps(metrics, indent=2))
+    write_json(prev, {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()})
     return TrainResult(best, history, metrics, out_dir)
 
 
@@ -756,7 +860,7 @@ def _save_averaged(model, averaging, out_dir: Path, val_ds, config: TrainConfig)
     keras.mixed_precision.set_global_policy("float32")
     averaged = float32_model(model)  # a float32 copy of a mixed-precision model, else the model itself
     compile_model(averaged, config.learning_rate, config.label_smoothing, config.optimizer)
-    averaged.save(out_dir / AVERAGED_MODEL)
+    save_model(averaged, out_dir / AVERAGED_MODEL)
     loss, acc = averaged.evaluate(val_ds, verbose=0)
     shutil.rmtree(out_dir / AVERAGING_DIR, ignore_errors=True)  # finished, like backup/
     print(f"averaged the weights of {averaging.count} epochs: val_accuracy {acc:.4f} -> {out_dir / AVERAGED_MODEL}")
@@ -782,5 +886,5 @@ def train_cli(args) -> int:
     m = result.metrics
     print(f"best {m['model']} model (epoch {m['best_epoch']} of {m['epochs_run']}): "
           f"val_accuracy {m['val_accuracy']:.4f} on {m['val_split']} -> {result.best_model_path}")
-    print(json.dumps(m))
+    print(dumps_json({k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}))
     return 0

@@ -103,12 +103,15 @@ def test_folding_refuses_a_model_that_is_not_a_chain_and_prediction_falls_back()
 
 @pytest.mark.parametrize("precision, atol", [("float32", 1e-5), ("bfloat16", 1e-2)])
 def test_batched_path_follows_weight_changes_instead_of_a_stale_folded_copy(randomise_batchnorm, precision, atol):
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same weights whatever ran before (the threshold below depends on them)
     model = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
     faces = np.random.default_rng(0).integers(0, 256, (10, 48, 48), dtype=np.uint8)
     before = predict_proba(model, faces, batch_size=4, precision=precision)
     randomise_batchnorm(model, seed=3)  # what training or load_weights would do
     after = predict_proba(model, faces, batch_size=4, precision=precision)
-    assert np.abs(after - before).max() > 5e-2
+    assert np.abs(after - before).max() > 3 * atol + 1e-2  # a stale copy would be caught at either tolerance
     np.testing.assert_allclose(after, predict_proba(model, faces, batch_size=256, precision="float32"), atol=atol)
 
 

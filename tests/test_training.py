@@ -82,10 +82,10 @@ def test_callbacks_use_keras3_names(tmp_path):
     import keras
 
     cbs = training.make_callbacks(tmp_path)
-    kinds = {type(c).__mro__[0].__name__ if not isinstance(c, keras.callbacks.EarlyStopping) else "EarlyStopping"
-             for c in cbs}
-    assert kinds >= {"CSVLogger", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "TensorBoard",
-                     "BackupAndRestore"}
+    kinds = {name for name in ("CSVLogger", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "TensorBoard",
+                               "BackupAndRestore")
+             if any(isinstance(c, getattr(keras.callbacks, name)) for c in cbs)}
+    assert len(kinds) == 6, kinds  # the checkpoint and the backup are Keras' own, writing atomically
     for c in cbs:
         if hasattr(c, "monitor"):
             assert c.monitor == "val_accuracy"
@@ -147,23 +147,33 @@ SMALL_TUTORIAL = {"filters": (8, 16, 32), "dense_units": 64, "dropout": 0.1, "de
 
 
 def test_warm_start_continues_from_a_saved_model(small_csv, tmp_path):
+    from fer_helpers.models import build_tutorial_cnn
+
     first = training.train(small_csv, tmp_path / "a", model="tutorial", epochs=3, batch_size=32, learning_rate=5e-3,
                            augment="none", patience=5, verbose=0, model_kwargs=SMALL_TUTORIAL)
-    # a near-zero learning rate: the fine-tuning run must score what the model it started from scored
+    # warm_start itself: the same predictions in inference mode (no accuracy compared: a short run's accuracy
+    # depends on the CPU's arithmetic, and BatchNormalization's moving statistics move at any learning rate)
+    model = build_tutorial_cnn(**SMALL_TUTORIAL)
+    training.warm_start(model, first.best_model_path)
+    faces = np.random.default_rng(0).integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(model(faces, training=False)),
+                               np.asarray(first.model(faces, training=False)), atol=1e-6)
+    # through train(): at a near-zero learning rate every trainable weight stays where the saved model left it
     second = training.train(small_csv, tmp_path / "b", model="tutorial", epochs=1, batch_size=32,
                             learning_rate=1e-12, augment="none", patience=5, verbose=0,
                             model_kwargs=SMALL_TUTORIAL, init_from=str(first.best_model_path))
-    assert second.metrics["val_accuracy"] == pytest.approx(first.metrics["val_accuracy"], abs=1e-6)
-    kernel = [w for w in first.model.weights if "kernel" in w.path][0].path
-    a = {w.path: w.numpy() for w in first.model.weights}[kernel]
-    b = {w.path: w.numpy() for w in second.model.weights}[kernel]
-    np.testing.assert_allclose(a, b, atol=1e-6)
+    a = {w.path: w.numpy() for w in first.model.trainable_weights}
+    b = {w.path: w.numpy() for w in second.model.trainable_weights}
+    assert a.keys() == b.keys() and len(a) >= 8
+    for key in a:
+        np.testing.assert_allclose(b[key], a[key], atol=1e-6, err_msg=key)
     saved = json.loads((tmp_path / "b" / "config.json").read_text())
     assert saved["init_from"] == str(first.best_model_path)
-    # a random start scores differently (the check above is not vacuous)
+    # a random start has other weights (the checks above are not vacuous)
     fresh = training.train(small_csv, tmp_path / "c", model="tutorial", epochs=1, batch_size=32,
                            learning_rate=1e-12, augment="none", patience=5, verbose=0, model_kwargs=SMALL_TUTORIAL)
-    assert not np.allclose({w.path: w.numpy() for w in fresh.model.weights}[kernel], a)
+    kernel = next(k for k in a if "kernel" in k)
+    assert not np.allclose({w.path: w.numpy() for w in fresh.model.trainable_weights}[kernel], a[kernel])
 
 
 def test_warm_start_widens_a_narrower_saved_model_without_changing_its_predictions(small_csv, tmp_path):
@@ -230,10 +240,7 @@ def test_killed_run_resumes_without_losing_epochs(small_csv, tmp_path):
     from fer_helpers.models import build_model
 
     saved = build_model("tutorial")
-    try:
-        saved.load_weights(out / "backup" / "latest.weights.h5")
-    except OSError:
-        saved.load_weights(out / "backup" / "latest.weights.h5.bkp")
+    saved.load_weights(out / "backup" / json.loads(meta.read_text())["weights"])  # always a complete file
     started_from = []
 
     class StartingWeights(keras.callbacks.Callback):
