@@ -91,7 +91,7 @@ class Exercise:
         if ok:
             try:
                 record_pass(self.id)
-            except OSError as error:  # a read-only runs folder must not stop the notebook
+            except (OSError, ValueError) as error:  # a read-only folder or a damaged file must not stop the notebook
                 print(f"(progress not saved: {error})")
         return ok
 
