@@ -89,3 +89,23 @@ def test_demo_outside_a_checkout_says_where_the_notebooks_come_from(monkeypatch,
     assert demo.demo_cli(None) == 2
     err = capsys.readouterr().err
     assert f"no notebooks found in {tmp_path / 'notebooks'}" in err and "git clone" in err
+
+
+@pytest.mark.parametrize("path", PATHS[1:], ids=[p.name for p in PATHS[1:]])
+def test_recap_then_self_checking_exercises_at_the_end(path):
+    """Notebooks 1-8 end with a Recap and an Exercises section whose cells call check() on an unsolved answer."""
+    from fer_helpers.exercises import lesson_exercises
+
+    book = nbformat.read(path, as_version=4)
+    lesson = int(path.name[:2])
+    headings = [i for i, c in enumerate(book.cells) if c.cell_type == "markdown" and c.source.startswith("## ")]
+    titles = [book.cells[i].source.splitlines()[0] for i in headings]
+    assert titles[-2:] == ["## Recap", "## Exercises"], f"{path.name}: ends with {titles[-2:]}"
+    assert not any("Try it yourself" in c.source for c in book.cells)
+    after = book.cells[headings[-1]:]
+    code = [c.source for c in after if c.cell_type == "code"]
+    assert f"from fer_helpers.exercises import lesson{lesson} as ex" in code[0]
+    expected = [e.name for e in lesson_exercises(lesson)]
+    assert [re.search(r"ex\.(q\d+)\.check\(answer\)", s).group(1) for s in code] == expected
+    assert all(re.search(r"^answer = \.\.\.", s, re.M) for s in code), "exercise cells are committed unsolved"
+    assert all(f"# ex.{name}.hint()" in s and f"# ex.{name}.solution()" in s for name, s in zip(expected, code))
