@@ -125,6 +125,11 @@ def _explorer(page, text: str):
     return area
 
 
+def _shot(area, path: Path) -> None:
+    """A screenshot of the explorer widget itself (the output area is wider)."""
+    area.locator(".widget-vbox").first.screenshot(path=str(path))
+
+
 def _drag(page, slider, dx: float):
     """Drag a slider's handle by ``dx`` pixels with the mouse, as a person does."""
     handle = slider.locator(".noUi-handle").first
@@ -194,7 +199,7 @@ def test_augmentation_explorer_in_jupyterlab(lab_page, lab, shots):
     assert page.locator("#filebrowser").is_visible()
     area = _explorer(page, "rotation_range")
     page.wait_for_timeout(300)
-    area.screenshot(path=str(shots / "lab_04_explorer_before.png"))
+    _shot(area, shots / "lab_04_explorer_before.png")
     sliders = area.locator(".widget-slider")
     assert sliders.count() >= 6, "the explorer's sliders did not render"
     readouts = area.locator(".widget-readout")
@@ -209,13 +214,13 @@ def test_augmentation_explorer_in_jupyterlab(lab_page, lab, shots):
     _drag(page, rotation, 40)
     after_slider = _wait_for_change(area, before, "moving rotation_range")
     assert rotation.locator(".widget-readout").inner_text() != value
-    area.screenshot(path=str(shots / "lab_04_explorer_after_slider.png"))
+    _shot(area, shots / "lab_04_explorer_after_slider.png")
 
     flip = area.locator(".widget-checkbox", has_text="vertical_flip").locator("input[type=checkbox]")
     assert not flip.is_checked()
     flip.check()
     _wait_for_change(area, after_slider, "ticking vertical_flip")
-    area.screenshot(path=str(shots / "lab_04_explorer_after_checkbox.png"))
+    _shot(area, shots / "lab_04_explorer_after_checkbox.png")
     assert not _slider_readout_problems(area)
     page.screenshot(path=str(shots / "lab_04_window.png"))
 
@@ -225,7 +230,7 @@ def test_detection_explorer_in_jupyterlab(lab_page, lab, shots):
     _run_all(page, lab, "07_photos_and_webcam.ipynb")
     area = _explorer(page, "minNeighbors")
     page.wait_for_timeout(300)
-    area.screenshot(path=str(shots / "lab_07_explorer_before.png"))
+    _shot(area, shots / "lab_07_explorer_before.png")
     before = _pictures(area)
     assert len(before) == 1
     status = area.locator(".widget-html").last.inner_text()
@@ -235,6 +240,6 @@ def test_detection_explorer_in_jupyterlab(lab_page, lab, shots):
     _drag(page, slider, -80)  # fewer neighbours: more boxes survive
     _wait_for_change(area, before, "moving minNeighbors", timeout_s=30)
     assert slider.locator(".widget-readout").inner_text() != value
-    area.screenshot(path=str(shots / "lab_07_explorer_after_slider.png"))
+    _shot(area, shots / "lab_07_explorer_after_slider.png")
     assert not _slider_readout_problems(area)
     page.screenshot(path=str(shots / "lab_07_window.png"))
