@@ -44,6 +44,13 @@ def lab(tmp_path_factory):
     """A real ``jupyter lab`` server (no token) on a free port, serving a copy of the notebooks; yields its URL."""
     tmp = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", tmp / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for path in (tmp / "notebooks").glob("*.ipynb"):  # no committed outputs: an execution count proves a cell ran
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        nb["metadata"].pop("widgets", None)
+        path.write_text(json.dumps(nb))
     (tmp / "data").mkdir()
     shutil.copy2(ROOT / "data" / "fer2013_synthetic_sample.csv", tmp / "data")  # the notebooks read ../data/
     _write_settings(tmp / "settings")
@@ -90,28 +97,31 @@ def _start_kernel(lab_url: str, notebook: str) -> None:
         assert json.load(response)["kernel"]["name"] == "python3"
 
 
-def _run_all(page, lab_url: str, notebook: str) -> None:
-    """Open ``notebook`` in JupyterLab, clear its outputs, run all its cells, wait until every code cell has run."""
+# True when the current notebook shows ``n`` code cells and every one has run (``ran``) or none has.
+_PROMPTS = """a => {
+    const prompts = [...document.querySelectorAll(a.panel + ' .jp-CodeCell .jp-InputPrompt')];
+    return prompts.length === a.n && prompts.every(p => a.ran === /\\[\\d+\\]/.test(p.textContent));
+}"""
+
+
+def _run_all(page, lab_url: str, notebook: str, shots: Path) -> None:
+    """Open ``notebook`` (without outputs) in JupyterLab, run all its cells, wait until every code cell has run."""
     n_code = sum(c["cell_type"] == "code" for c in json.loads((ROOT / "notebooks" / notebook).read_text())["cells"])
     _start_kernel(lab_url, notebook)
     page.goto(f"{lab_url}lab/tree/{notebook}", wait_until="domcontentloaded")
-    page.locator(PANEL + " .jp-Cell").first.wait_for(timeout=60_000)
-    # The status bar says "Python 3 (ipykernel) | Idle" once the page is connected to the kernel.
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"ipykernel\) \| Idle")).wait_for(timeout=90_000)
-    # Clear the committed outputs first, so that an execution count proves a cell ran here.
-    page.locator(".lm-MenuBar-item", has_text="Edit").click()
-    page.locator(".lm-Menu-item[data-command='editmenu:clear-all']").click()
-    page.wait_for_function("""n => {
-            const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-            return prompts.length === n && prompts.every(p => !/\\d/.test(p.textContent));
-        }""", arg=n_code, timeout=10_000)
-    page.locator(".lm-MenuBar-item", has_text="Run").click()
-    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-    page.wait_for_function(
-        """n => {
-            const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-            return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""", arg=n_code, timeout=RUN_ALL_TIMEOUT_MS, polling=500)
+    try:
+        page.locator(PANEL + " .jp-Cell").first.wait_for(timeout=60_000)
+        # The status bar says "Python 3 (ipykernel) | Idle" once the page is connected to the kernel.
+        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"ipykernel\) \| Idle")).wait_for(timeout=90_000)
+        page.wait_for_function(_PROMPTS, arg={"panel": PANEL, "n": n_code, "ran": False}, timeout=60_000)
+        page.locator(".lm-MenuBar-item", has_text="Run").click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+        page.wait_for_function(_PROMPTS, arg={"panel": PANEL, "n": n_code, "ran": True},
+                               timeout=RUN_ALL_TIMEOUT_MS, polling=500)
+    except Exception:
+        page.screenshot(path=str(shots / f"lab_{notebook[:2]}_failure.png"))
+        print("prompts:", page.locator(PANEL + " .jp-CodeCell .jp-InputPrompt").all_inner_texts())
+        raise
     errors = page.locator(PANEL + " .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                           has_text="Traceback")
     assert errors.count() == 0, f"{notebook}: {errors.first.inner_text()[:2000]}"
@@ -194,7 +204,7 @@ def lab_page(browser, lab):
 
 def test_augmentation_explorer_in_jupyterlab(lab_page, lab, shots):
     page = lab_page
-    _run_all(page, lab, "04_data_augmentation.ipynb")
+    _run_all(page, lab, "04_data_augmentation.ipynb", shots)
     # The file browser is open (JupyterLab's default layout): the notebook gets what is left of 1366 px.
     assert page.locator("#filebrowser").is_visible()
     area = _explorer(page, "rotation_range")
@@ -227,7 +237,7 @@ def test_augmentation_explorer_in_jupyterlab(lab_page, lab, shots):
 
 def test_detection_explorer_in_jupyterlab(lab_page, lab, shots):
     page = lab_page
-    _run_all(page, lab, "07_photos_and_webcam.ipynb")
+    _run_all(page, lab, "07_photos_and_webcam.ipynb", shots)
     area = _explorer(page, "minNeighbors")
     page.wait_for_timeout(300)
     _shot(area, shots / "lab_07_explorer_before.png")

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURES = {"lab_04_explorer_before.png": ("explorer_augmentation.png", 64),
@@ -26,7 +26,12 @@ def main(argv=None) -> int:
         source = args.shots / shot
         if not source.is_file():
             sys.exit(f"{source}: no such screenshot; run `make browser-test` first")
-        image = Image.open(source).convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+        image = Image.open(source).convert("RGB")
+        background = Image.new("RGB", image.size, image.getpixel((image.width - 1, image.height - 1)))
+        box = ImageChops.difference(image, background).getbbox()  # trim the empty margin on the right
+        if box:
+            image = image.crop((0, 0, min(image.width, box[2] + 8), image.height))
+        image = image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
         target = args.out / name
         tmp = target.with_suffix(".tmp.png")
         image.save(tmp, optimize=True)
