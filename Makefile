@@ -39,7 +39,7 @@ SITE_OUT  := output/site
 
 $(SITE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(SITE_VENV)
-	$(SITE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SITE_VENV)/bin/python -m pip install --quiet --upgrade pip  # 25.1+ for --group
 	$(SITE_VENV)/bin/python -m pip install --quiet --group site
 	touch $@
 
@@ -50,6 +50,7 @@ site: $(SITE_VENV)/.installed
 	@echo "website: $(SITE_OUT)/_build/html/index.html"
 
 $(VENV)/.installed-browser: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet "pip>=25.1"  # --group
 	$(PY) -m pip install --quiet --group browser
 	touch $@
 
