@@ -131,7 +131,12 @@ def _explorer(page, text: str):
     """The output area holding the explorer whose controls include ``text``."""
     area = page.locator(PANEL).locator(".jp-OutputArea-output",
                                        has=page.locator(".widget-label", has_text=text)).first
-    area.scroll_into_view_if_needed()
+    try:
+        area.scroll_into_view_if_needed(timeout=30_000)
+    except Exception:
+        text_outputs = page.locator(PANEL + " .jp-OutputArea-output", has_text="VBox(").all_inner_texts()
+        raise AssertionError(f"no explorer with a {text!r} control rendered (ipywidgets' JupyterLab extension, "
+                             f"jupyterlab_widgets, missing?); widget outputs shown as text: {text_outputs}") from None
     return area
 
 
