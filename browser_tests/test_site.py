@@ -92,8 +92,8 @@ def test_every_page_loads_without_console_errors_and_its_figures_show(site, base
         broken = [img["src"] for img in images if not (img["complete"] and img["w"] > 0)]
         assert not broken, f"{name}: images that did not load: {broken}"
         if name.startswith("notebooks/"):
-            shown = page.locator("main .cell_output img").count()
-            assert shown == _figures_in(name), f"{name}: {shown} figures on the page, {_figures_in(name)} in the notebook"
+            shown, committed = page.locator("main .cell_output img").count(), _figures_in(name)
+            assert shown == committed, f"{name}: {shown} figures on the page, {committed} in the notebook"
         page.screenshot(path=str(shots / f"site_{name.replace('/', '_')}.png"))
     print("requests to other hosts (refused offline):", sorted({urlparse(u).netloc for u in state["external"]}))
 

@@ -36,8 +36,8 @@ def main(argv=None) -> int:
         tmp = target.with_suffix(".tmp.png")
         image.save(tmp, optimize=True)
         tmp.replace(target)  # complete or absent
-        print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: {image.size[0]}x{image.size[1]}, "
-              f"{target.stat().st_size // 1024} KiB")
+        shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target
+        print(f"{shown}: {image.size[0]}x{image.size[1]}, {target.stat().st_size // 1024} KiB")
     return 0
 
 
