@@ -897,6 +897,10 @@ def _explorer_class():
 
             slider = dict(continuous_update=True, style={"description_width": "140px"},
                           layout=widgets.Layout(width="420px"))
+            # Checkboxes as wide as their label (ipywidgets' default is 300 px plus an indent, which squeezed the
+            # sliders and cut their values off in a notebook narrower than about 1,100 px).
+            checkbox = dict(indent=False, style={"description_width": "initial"},
+                            layout=widgets.Layout(width="auto", margin="2px 16px 2px 0"))
             zlow, zhigh = start.zoom_bounds
             blow, bhigh = start.brightness_range or (0.8, 1.2)
             self.controls: dict[str, widgets.Widget] = {
@@ -915,15 +919,16 @@ def _explorer_class():
                 "brightness_range": widgets.FloatRangeSlider(
                     value=(blow, bhigh), min=min(0.2, blow), max=max(2.0, bhigh), step=0.01,
                     description="brightness_range", disabled=start.brightness_range is None, **slider),
-                "horizontal_flip": widgets.Checkbox(value=start.horizontal_flip, description="horizontal_flip"),
-                "vertical_flip": widgets.Checkbox(value=start.vertical_flip, description="vertical_flip"),
+                "horizontal_flip": widgets.Checkbox(value=start.horizontal_flip, description="horizontal_flip",
+                                                    **checkbox),
+                "vertical_flip": widgets.Checkbox(value=start.vertical_flip, description="vertical_flip", **checkbox),
                 "fill_mode": widgets.Dropdown(options=list(FILL_MODES), value=start.fill_mode,
                                               description="fill_mode", style=slider["style"]),
                 "cval": widgets.IntSlider(value=int(round(start.cval)), min=0, max=255, step=1, description="cval",
                                           disabled=start.fill_mode != "constant", **slider),
             }
             self.brightness_on = widgets.Checkbox(value=start.brightness_range is not None,
-                                                  description="use brightness_range")
+                                                  description="use brightness_range", **checkbox)
             self.preset = widgets.Dropdown(options=list(PRESETS) + ["custom"], value=self._preset_name(start),
                                            description="preset", style=slider["style"])
             self.resample = widgets.Button(description="new samples", icon="refresh")
@@ -944,10 +949,15 @@ def _explorer_class():
 
             left = widgets.VBox([self.preset, *[self.controls[k] for k in (
                 "width_shift_range", "height_shift_range", "rotation_range", "zoom_range")]])
-            right = widgets.VBox([widgets.HBox([self.brightness_on]), self.controls["brightness_range"],
-                                  widgets.HBox([self.controls["horizontal_flip"], self.controls["vertical_flip"]]),
+            indented = widgets.Layout(padding="0 0 0 144px")  # checkboxes under the sliders' tracks
+            right = widgets.VBox([widgets.HBox([self.brightness_on], layout=indented),
+                                  self.controls["brightness_range"],
+                                  widgets.HBox([self.controls["horizontal_flip"], self.controls["vertical_flip"]],
+                                               layout=indented),
                                   self.controls["fill_mode"], self.controls["cval"], self.resample])
-            super().__init__([widgets.HBox([left, right]), header, *row_boxes, self.code, self.status])
+            # The two columns wrap (the right one goes below) rather than squeeze the sliders in a narrow notebook.
+            columns = widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap"))
+            super().__init__([columns, header, *row_boxes, self.code, self.status])
             self.update()
 
         @staticmethod
