@@ -944,7 +944,8 @@ def embedded_dataset_path(per_class: int | None = None, seed: int = 0) -> Path:
 def locate_fer2013(verbose: bool = True) -> Path:
     """Find FER2013: ``$FER2013_PATH``, then ``data/``, then kagglehub's cache; else the embedded synthetic set.
 
-    The fallback is announced with a visible message, so nobody mistakes results on synthetic faces for FER2013.
+    The fallback is announced once per Python session, on stdout, so nobody mistakes results on synthetic faces
+    for FER2013.
     """
     env = os.environ.get("FER2013_PATH")
     if env:
@@ -961,10 +962,17 @@ def locate_fer2013(verbose: bool = True) -> Path:
         if found:
             return found
     path = embedded_dataset_path()
-    if verbose:
-        print(f"FER2013 not found (set FER2013_PATH, put fer2013.csv in data/, or call download_fer2013()).\n"
-              f"Using the embedded synthetic data set instead: {display_path(path)}", file=sys.stderr)
+    global _FALLBACK_ANNOUNCED
+    if verbose and not _FALLBACK_ANNOUNCED:
+        _FALLBACK_ANNOUNCED = True
+        print("Note: FER2013 is not on this computer, so the notebooks use the embedded data set of drawn faces "
+              f"({display_path(path)}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
+              "or FER2013_PATH.")
     return path
+
+
+#: whether :func:`locate_fer2013` has said, in this Python session, that it falls back to the embedded data set
+_FALLBACK_ANNOUNCED = False
 
 
 def display_path(path) -> str:

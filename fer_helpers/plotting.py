@@ -151,6 +151,8 @@ def class_balance_figure(labels, usage=None, title: str = "Faces per emotion"):
         sns.countplot(data=df, x="emotion", hue=hue, order=order, hue_order=hue_order, ax=ax)
         for container in ax.containers:
             ax.bar_label(container, fontsize=7)
+        if hue:  # the legend goes beside the axes, where it cannot hide bars or their counts
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.set_xlabel("")
         ax.set_ylabel("faces")
         ax.set_title(title)

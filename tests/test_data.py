@@ -362,8 +362,12 @@ def test_locate_ignores_other_data_sets(tmp_path, monkeypatch, sample_csv, rando
 def test_locate_falls_back_to_embedded_with_a_message(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(fd, "repo_root", lambda: tmp_path / "norepo")
+    monkeypatch.setattr(fd, "_FALLBACK_ANNOUNCED", False)
     path = fd.locate_fer2013()
-    assert "Using the embedded synthetic data set" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "FER2013 is not on this computer" in out and "embedded data set" in out and not err
+    assert fd.locate_fer2013() == path
+    assert capsys.readouterr().out == "", "the notice comes once per session"
     data = fd.load_fer2013(path)
     assert data.has_labels and data.has_usage and set(data.labels.tolist()) == set(range(7))
 

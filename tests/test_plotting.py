@@ -32,6 +32,19 @@ def test_class_balance_counts_on_bars():
     assert [t.get_text() for t in ax.get_xticklabels()] == [plotting.class_label(i) for i in range(7)]
 
 
+def test_class_balance_legend_beside_the_bars():
+    labels = np.repeat(np.arange(7), 10)
+    usage = np.array(["Training"] * 56 + ["PublicTest"] * 7 + ["PrivateTest"] * 7)
+    fig = plotting.class_balance_figure(labels, usage)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Training", "PublicTest", "PrivateTest"]
+    assert legend.x0 >= ax.get_window_extent(renderer).x1, "the legend sits right of the axes"
+    assert legend.x1 <= fig.bbox.x1 + 1, "and inside the figure"
+
+
 def test_pixel_histograms_one_panel_per_array():
     x = np.arange(256, dtype=np.uint8)
     fig = plotting.pixel_histogram_figure(x, x / 255.0, names=["raw", "normalised"])
