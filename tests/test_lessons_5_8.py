@@ -202,3 +202,50 @@ def test_removed_techniques_are_not_taught(number):
     text = "\n".join(c.source for c in read(number).cells).lower()
     for word in ("distill", "model soup", "weight averaging", "net2wider", "average_epochs", "teachers"):
         assert word not in text, f"{LESSONS[number]} still mentions {word!r}"
+
+
+def test_detection_figure_is_readable_and_raw_boxes_stand_out_on_the_spacesuit():
+    import numpy as np
+
+    from fer_helpers.lesson_tools import RAW_BOX_COLOR, detection_comparison_figure
+    from fer_helpers.recognizer import sample_photo
+
+    photo = sample_photo()
+    fig = detection_comparison_figure(photo, [dict(min_neighbors=0), dict()], ncols=2)
+    try:
+        assert all(ax.title.get_fontsize() >= 12 for ax in fig.axes if ax.get_title())
+        canvas = fig.axes[1].images[0].get_array()  # minNeighbors=5: raw windows around the green face
+        magenta = np.all(np.abs(canvas.astype(int) - RAW_BOX_COLOR) < 40, axis=-1)
+        in_photo = np.all(np.abs(photo[:, :, ::-1].astype(int) - RAW_BOX_COLOR) < 40, axis=-1)
+        assert magenta.sum() > 100 and in_photo.sum() < magenta.sum() / 10  # a colour the photo itself lacks
+        red, green, blue = RAW_BOX_COLOR
+        assert not (red > 200 and 100 < green < 200 and blue < 60)  # not orange, the colour of the suit
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_notebook7_loop_labels_the_faces_the_recognizer_finds():
+    """The loop written out in notebook 7 and the package's EmotionRecognizer agree on the astronaut photo."""
+    import cv2
+
+    from fer_helpers.recognizer import EmotionRecognizer, FaceDetector, sample_photo
+    from fer_helpers.training import compile_model
+
+    model = compile_model(build_tutorial_cnn(filters=(4, 4, 4), dense_units=8))
+    namespace = {"cv2": cv2}
+    exec(code_cell(7, "def label_image(").split("\n\n\nimage = cv2.imread")[0], namespace)
+    photo = sample_photo()
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    labelled = namespace["label_image"](photo, model, cascade)
+    assert labelled.shape == photo.shape and not (labelled == photo).all() and (photo == sample_photo()).all()
+    results = EmotionRecognizer(model=model, detector=FaceDetector()).predict(photo)
+    boxes = cascade.detectMultiScale(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), scaleFactor=1.1, minNeighbors=5,
+                                     minSize=(48, 48))
+    assert len(results) == len(boxes) == 1
+    assert tuple(results[0].box) == tuple(int(v) for v in boxes[0])
+    x, y, w, h = boxes[0]
+    face = cv2.resize(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)[y:y + h, x:x + w], (48, 48), interpolation=cv2.INTER_AREA)
+    ours = model.predict(face.reshape(1, 48, 48, 1).astype("float32"), verbose=0)[0]
+    assert list(results[0].probabilities.values()) == pytest.approx(ours.tolist(), abs=1e-5)
