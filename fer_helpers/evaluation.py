@@ -116,7 +116,8 @@ class EvaluationResult:
 
     ``confusion[t, p]`` counts faces of true class ``t`` predicted as ``p``; ``per_class`` maps each class name to
     ``{"precision", "recall", "f1", "support"}``; ``macro_avg``/``weighted_avg`` hold the same metrics averaged over
-    classes (unweighted, or weighted by support).
+    classes (unweighted, or weighted by support) exactly as scikit-learn's ``classification_report`` computes them:
+    the macro average counts only the classes that occur among the labels or the predictions.
     """
 
     accuracy: float
@@ -154,6 +155,9 @@ class EvaluationResult:
         report = classification_report(
             y_true, y_pred, labels=labels, target_names=list(EMOTIONS), output_dict=True, zero_division=0
         )
+        # The averages as classification_report(y_true, y_pred) prints them: without labels=, a class that is neither
+        # true nor predicted anywhere is left out, instead of pulling the macro average down with zeros.
+        averages = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
 
         def metrics(entry: Mapping[str, Any]) -> dict[str, float]:
             return {
@@ -171,8 +175,8 @@ class EvaluationResult:
             probabilities=probabilities,
             confusion=confusion_matrix(y_true, y_pred, labels=labels).astype(np.int64),
             per_class={name: metrics(report[name]) for name in EMOTIONS},
-            macro_avg=metrics(report["macro avg"]),
-            weighted_avg=metrics(report["weighted avg"]),
+            macro_avg=metrics(averages["macro avg"]),
+            weighted_avg=metrics(averages["weighted avg"]),
             tta=bool(tta),
         )
 

@@ -480,12 +480,16 @@ def draw_boxes(image, boxes, color=(0, 200, 0), thickness: int = 2) -> np.ndarra
     return canvas
 
 
+RAW_BOX_COLOR = (230, 0, 230)  # magenta (RGB): raw detector windows, visible on skin, sky and an orange spacesuit
+
+
 def detection_comparison_figure(image, settings: Sequence[dict], ncols: int = 3, show_raw: bool = True,
-                                width: float = 2.8, dpi: int = 80):
+                                width: float = 4.0, dpi: int = 80, fontsize: float = 12):
     """One panel per ``FaceDetector`` setting (a dict of its arguments), with the faces it finds on ``image``.
 
-    With ``show_raw`` the raw windows of that setting (``min_neighbors=0``) are drawn thin in orange under the final
-    boxes (green), so you can see how ``min_neighbors`` votes. Each panel is ``width`` inches wide.
+    With ``show_raw`` the raw windows of that setting (``min_neighbors=0``) are drawn thin in magenta (visible on the
+    astronaut's orange suit) under the final boxes (green), so you can see how ``min_neighbors`` votes. Each panel is
+    ``width`` inches wide, with a title of ``fontsize`` points.
     """
     from .recognizer import FaceDetector, to_bgr
 
@@ -494,7 +498,8 @@ def detection_comparison_figure(image, settings: Sequence[dict], ncols: int = 3,
     nrows = -(-len(settings) // ncols)
     image = to_bgr(image)
     aspect = image.shape[0] / image.shape[1]
-    fig, axes = _subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + 0.45) * nrows), squeeze=False,
+    title_height = 2.4 * fontsize / 72  # two lines of title, in inches
+    fig, axes = _subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + title_height) * nrows), squeeze=False,
                           dpi=dpi)
     for ax, setting in zip(axes.ravel(), settings):
         detector = FaceDetector(**setting)
@@ -502,10 +507,10 @@ def detection_comparison_figure(image, settings: Sequence[dict], ncols: int = 3,
         canvas = _rgb(image)
         if show_raw:
             raw = FaceDetector(**{**setting, "min_neighbors": 0}).detect(image)
-            canvas = draw_boxes(canvas[:, :, ::-1], raw, color=(255, 150, 0), thickness=1)
+            canvas = draw_boxes(canvas[:, :, ::-1], raw, color=RAW_BOX_COLOR, thickness=1)
         canvas = draw_boxes(canvas[:, :, ::-1], boxes, color=(0, 200, 0), thickness=2)
         ax.imshow(canvas)
-        ax.set_title(_setting_title(detector, len(boxes)), fontsize=9)
+        ax.set_title(_setting_title(detector, len(boxes)), fontsize=fontsize)
         ax.axis("off")
     for ax in axes.ravel()[len(settings):]:
         ax.axis("off")
@@ -522,7 +527,7 @@ def detection_explorer(image, scale_factor: float = 1.1, min_neighbors: int = 5,
                        width: int = 420):
     """ipywidgets sliders for ``scaleFactor``, ``minNeighbors`` and ``minSize``, redrawing the detections live.
 
-    Raw windows (``minNeighbors=0``) are drawn thin in orange, the final faces in green; the line below the image
+    Raw windows (``minNeighbors=0``) are drawn thin in magenta, the final faces in green; the line below the image
     says how many were found and how long detection took. Returns an ``ipywidgets.VBox`` (display it as a cell's
     last value); its ``controls`` dict holds the sliders and ``update()`` redraws.
     """
@@ -555,7 +560,7 @@ def detection_explorer(image, scale_factor: float = 1.1, min_neighbors: int = 5,
         boxes = FaceDetector(**setting).detect(bgr)
         ms = (time.perf_counter() - start) * 1000
         raw = FaceDetector(**{**setting, "min_neighbors": 0}).detect(bgr)
-        canvas = draw_boxes(bgr, raw, color=(255, 150, 0), thickness=1)
+        canvas = draw_boxes(bgr, raw, color=RAW_BOX_COLOR, thickness=1)
         canvas = draw_boxes(canvas[:, :, ::-1], boxes, color=(0, 200, 0), thickness=3)
         shown = canvas[:, :, ::-1]
         if shown.shape[1] > width:  # send no more pixels than are shown (JPEG: photos stay small in the notebook)

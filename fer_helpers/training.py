@@ -40,6 +40,8 @@ AVERAGED_MODEL = "averaged_model.keras"
 AVERAGING_DIR = "averaging"
 TENSORBOARD_DIR = "logs"
 MONITOR = "val_accuracy"
+#: EarlyStopping's ``min_delta``: a smaller rise of the monitored score does not count as progress (notebook 5).
+MIN_DELTA = 0.001
 DEFAULT_DISTILL_WEIGHT = 0.5
 
 
@@ -205,7 +207,7 @@ class ResumableEarlyStopping:
     """
 
     @staticmethod
-    def create(monitor: str, patience: int, state: dict | None, best_model_path: Path):
+    def create(monitor: str, patience: int, state: dict | None, best_model_path: Path, min_delta: float = 0.0):
         import keras
 
         class _EarlyStopping(keras.callbacks.EarlyStopping):
@@ -218,7 +220,8 @@ class ResumableEarlyStopping:
                     best = keras.models.load_model(best_model_path, compile=False)
                     self.best_weights = best.get_weights()
 
-        return _EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True, verbose=1)
+        return _EarlyStopping(monitor=monitor, mode="max", min_delta=min_delta, patience=patience,
+                              restore_best_weights=True, verbose=1)
 
 
 def _save_average_state(state_dir: Path, mean: list, count: int, epoch: int) -> None:
@@ -387,11 +390,15 @@ def _resume_state(out_dir: Path, monitor: str) -> dict | None:
 
 
 def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_lr: bool = True,
-                   lr_patience: int = 4, tensorboard: bool = True, backup: bool = True, resume_state=None):
+                   lr_patience: int = 4, tensorboard: bool = True, backup: bool = True, resume_state=None,
+                   min_delta: float = MIN_DELTA):
     """The tutorial's callbacks, with Keras 3 monitor names, writing into ``out_dir``.
 
+    The reference copy of notebook 5's callback cell (``tests/test_lessons_5_8.py`` checks that the two agree):
+
     * ``CSVLogger`` -> ``training_log.csv`` (appends, so a resumed run keeps one complete log)
-    * ``EarlyStopping`` stops after ``patience`` epochs without a better ``monitor`` and restores the best weights
+    * ``EarlyStopping`` stops after ``patience`` epochs in which ``monitor`` did not beat its best by at least
+      ``min_delta``, and restores the best weights
     * ``ReduceLROnPlateau`` halves the learning rate after ``lr_patience`` flat epochs (not with a schedule)
     * ``ModelCheckpoint`` keeps the best model as ``best_model.keras``
     * ``TensorBoard`` writes ``logs/`` (``%tensorboard --logdir <out_dir>/logs`` in a notebook)
@@ -411,9 +418,9 @@ def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_l
     best_path = out_dir / BEST_MODEL
     cbs = []
     if mode == "max":
-        cbs.append(ResumableEarlyStopping.create(monitor, patience, resume_state, best_path))
+        cbs.append(ResumableEarlyStopping.create(monitor, patience, resume_state, best_path, min_delta))
     else:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
+        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, min_delta=min_delta, patience=patience,
                                                  restore_best_weights=True, verbose=1))
     if reduce_lr:
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5, patience=lr_patience,

@@ -132,9 +132,29 @@ def test_metrics_on_hand_made_predictions():
     assert fear == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
     assert happy == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     assert sad["support"] == 0 and sad["f1"] == 0.0  # zero_division=0, no NaN
-    assert r.macro_avg["f1"] == pytest.approx((0.5 + 0.8 + 1.0) / 7)
+    # classes 0..3 occur (as labels or predictions); the three absent ones do not count, as in scikit-learn
+    assert r.macro_avg["f1"] == pytest.approx((0.5 + 0.8 + 1.0 + 0.0) / 4)
     assert r.misclassified.tolist() == [1, 5]
-    assert repr(r) == "EvaluationResult(accuracy=66.67%, n=6, macro_f1=0.329, tta=False)"
+    assert repr(r) == "EvaluationResult(accuracy=66.67%, n=6, macro_f1=0.575, tta=False)"
+
+
+def test_averages_match_scikit_learns_classification_report():
+    from sklearn.metrics import classification_report
+
+    y_true = [3, 3, 3, 3, 0, 0, 0, 1, 6, 6]  # notebook 6's worked example: four of the seven classes occur
+    y_pred = [3, 3, 3, 0, 0, 0, 3, 0, 6, 3]
+    r = ev.EvaluationResult.from_predictions(y_true, y_pred)
+    sk = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+    for ours, theirs in ((r.macro_avg, sk["macro avg"]), (r.weighted_avg, sk["weighted avg"])):
+        assert ours["precision"] == pytest.approx(theirs["precision"])
+        assert ours["recall"] == pytest.approx(theirs["recall"])
+        assert ours["f1"] == pytest.approx(theirs["f1-score"])
+        assert ours["support"] == theirs["support"] == 10
+    assert r.macro_avg["f1"] == pytest.approx(0.476, abs=5e-4)  # not 0.272, the mean over all seven classes
+    assert r.per_class["Sad"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}  # still listed
+    every_class = ev.EvaluationResult.from_predictions(list(range(7)) * 2, list(range(7)) + [0] * 7)
+    sk_all = classification_report(list(range(7)) * 2, list(range(7)) + [0] * 7, output_dict=True, zero_division=0)
+    assert every_class.macro_avg["f1"] == pytest.approx(sk_all["macro avg"]["f1-score"])
 
 
 def test_to_dict_is_json_able():
