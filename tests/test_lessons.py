@@ -14,7 +14,8 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: the notebooks whose lessons issue 20's first part rewrote (05-08: their own checks)
 LESSONS = ["00_overview_and_setup", "01_loading_the_data", "02_preprocessing_and_splitting", "03_cnn_layers",
-           "04_data_augmentation"]
+           "04_data_augmentation", "05_training_with_callbacks", "06_evaluation", "07_photos_and_webcam",
+           "08_saving_and_loading"]
 MODEL_MARKER = "# The tutorial's CNN"
 MAX_MAIN_PATH_WORDS = 2000
 STOP_HEADINGS = re.compile(r"## (Going further|Recap|Exercises)\b")
