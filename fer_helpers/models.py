@@ -124,65 +124,6 @@ def build_model(name: str, **kwargs) -> keras.Model:
     return MODEL_BUILDERS[name](**kwargs)
 
 
-def widen_weights(source: keras.Model, target: keras.Model, seed: int = 0) -> None:
-    """Load ``source``'s weights into ``target``, the same network with more filters or units: Net2WiderNet.
-
-    Chen, Goodfellow & Shlens (2016, "Net2Net") widen a trained layer without changing what the network computes:
-    each extra filter is a copy of a randomly chosen existing one, and the next layer divides the weights it reads
-    from each copied filter by the number of copies, so their sum is what it read before. BatchNormalization
-    statistics and parameters are copied with their filters. The wider ``target`` then predicts exactly what
-    ``source`` predicts (to float32 rounding) and training continues from there with the extra capacity; Dropout,
-    which masks the copies independently, makes them drift apart.
-
-    Both models must have the same layers in the same order (same names and types, a plain chain such as the
-    series' two networks), every layer at least as wide as in ``source``, and the same outputs. Anything else
-    raises ``ValueError`` and leaves ``target`` untouched. Widening only adds copies, so an equally wide ``target``
-    simply receives ``source``'s weights.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    if len(source.layers) != len(target.layers) or any(
-            (a.name, type(a)) != (b.name, type(b)) for a, b in zip(source.layers, target.layers)):
-        raise ValueError(f"{target.name!r} and {source.name!r} have different layers: only the filter and unit "
-                         "counts may differ")
-    for what in ("input", "output"):
-        a, b = (tuple(getattr(m, what).shape) for m in (source, target))
-        if a != b:
-            raise ValueError(f"{what}s differ: {a} in {source.name!r}, {b} in {target.name!r}")
-
-    def copies(old: int, new: int, name: str):
-        if new < old:
-            raise ValueError(f"layer {name!r} is narrower in {target.name!r} ({new}) than in {source.name!r} ({old})")
-        return np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
-
-    new_weights = {}
-    mapping = None  # for each channel of the current feature map: the source channel it copies
-    for src, dst in zip(source.layers, target.layers):
-        weights = src.get_weights()
-        if isinstance(dst, layers.Flatten):  # channels repeat at every position of the flattened map
-            if mapping is not None:
-                positions = int(np.prod(dst.input.shape[1:-1]))
-                mapping = (np.arange(positions)[:, None] * src.input.shape[-1] + mapping[None, :]).ravel()
-        elif isinstance(dst, (layers.Conv2D, layers.Dense)):
-            kernel, rest = weights[0], weights[1:]
-            fan_in, fan_out = dst.kernel.shape[-2], dst.kernel.shape[-1]
-            rows = np.arange(fan_in) if mapping is None else mapping
-            if len(rows) != fan_in:
-                raise ValueError(f"layer {dst.name!r}: cannot map {len(rows)} inputs onto {fan_in}")
-            count = np.bincount(rows, minlength=kernel.shape[-2])[rows]
-            kernel = np.take(kernel, rows, axis=-2) / count[:, None]
-            mapping = copies(kernel.shape[-1], fan_out, dst.name)
-            new_weights[dst.name] = [np.take(kernel, mapping, axis=-1)] + [b[mapping] for b in rest]
-        elif isinstance(dst, layers.BatchNormalization):
-            new_weights[dst.name] = [w[mapping] for w in weights]
-        elif weights:
-            raise ValueError(f"cannot widen layer {dst.name!r} of type {type(dst).__name__}")
-    for layer in target.layers:
-        if layer.name in new_weights:
-            layer.set_weights(new_weights[layer.name])
-
-
 def last_conv_layer_name(model: keras.Model, activated: bool = True) -> str:
     """Name of the last convolutional feature map: Grad-CAM's default target.
 
