@@ -143,11 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")
     s.add_argument("--data", required=True)
     s.add_argument("--split", default=None, help="a Usage value (Training, PublicTest, PrivateTest); default all rows")
-    s.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    s.add_argument("--tta", nargs="?", const="flip", choices=["flip", "tencrop"], default=None,
+                   help="test-time augmentation: flip (the default), or tencrop (a model taking 40x40 crops; "
+                        "also reports single and flip)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--batch-size", type=_positive_int, default=256)
-    s.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
-                   help="compute precision (auto: bfloat16 on CPUs with AVX512-BF16 or AMX, else float32)")
 
     s = sub.add_parser("predict", help="detect faces in images and label their emotions")
     s.add_argument("images", nargs="+")

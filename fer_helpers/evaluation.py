@@ -128,10 +128,10 @@ class EvaluationResult:
     per_class: dict[str, dict[str, float]]
     macro_avg: dict[str, float] = field(default_factory=dict)
     weighted_avg: dict[str, float] = field(default_factory=dict)
-    tta: bool = False
+    tta: bool | str = False  # False, True (flip) or "tencrop"
 
     @classmethod
-    def from_predictions(cls, y_true, y_pred=None, probabilities=None, tta: bool = False) -> "EvaluationResult":
+    def from_predictions(cls, y_true, y_pred=None, probabilities=None, tta: bool | str = False) -> "EvaluationResult":
         """Build a result from true labels and either predicted labels or ``(N, 7)`` probabilities (or both)."""
         from sklearn.metrics import classification_report, confusion_matrix
 
@@ -173,7 +173,7 @@ class EvaluationResult:
             per_class={name: metrics(report[name]) for name in EMOTIONS},
             macro_avg=metrics(report["macro avg"]),
             weighted_avg=metrics(report["weighted avg"]),
-            tta=bool(tta),
+            tta=tta if tta == "tencrop" else bool(tta),
         )
 
     def __repr__(self) -> str:
@@ -197,7 +197,7 @@ class EvaluationResult:
         return {
             "accuracy": float(self.accuracy),
             "n": int(self.n),
-            "tta": bool(self.tta),
+            "tta": self.tta,
             "per_class": {name: dict(m) for name, m in self.per_class.items()},
             "macro_avg": dict(self.macro_avg),
             "weighted_avg": dict(self.weighted_avg),
@@ -205,15 +205,13 @@ class EvaluationResult:
         }
 
 
-def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 256,
-                   precision: str = "auto") -> EvaluationResult:
+def evaluate_model(model, images, labels, tta: bool | str = False, batch_size: int = 256) -> EvaluationResult:
     """Classify ``images`` with ``model`` and compare with ``labels`` (integers 0..6).
 
     ``images`` are faces as the loaders give them (``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 0..255; anything
     :func:`~fer_helpers.preprocessing.prepare_faces` accepts works). ``tta=True`` averages the predictions for each
-    face and its mirror image. ``precision`` is :func:`~fer_helpers.inference.predict_proba`'s (``"auto"``: bfloat16
-    on CPUs that compute it natively, else float32). Labels of -1 (unknown emotion, e.g. an unlabeled test file)
-    raise ``ValueError``.
+    face and its mirror image, ``tta="tencrop"`` over ten crops (see :func:`~fer_helpers.inference.predict_proba`).
+    Labels of -1 (unknown emotion, e.g. an unlabeled test file) raise ``ValueError``.
     """
     from .inference import predict_proba
 
@@ -221,12 +219,11 @@ def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 2
     y_true = _check_labels(labels, n)
     if n == 0:
         raise ValueError("cannot evaluate on zero faces")
-    probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size, precision=precision)
+    probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size)
     return EvaluationResult.from_predictions(y_true, probabilities=probabilities, tta=tta)
 
 
-def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bool = False,
-                     precision: str = "float32") -> dict[float, float]:
+def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bool = False) -> dict[float, float]:
     """Accuracy of ``model`` on ``images`` blurred with a Gaussian of each standard deviation in ``sigmas`` (pixels).
 
     A diagnostic for a train/test mismatch in sharpness: a model trained on faces as sharp as its test faces scores
@@ -245,7 +242,7 @@ def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bo
     for sigma in sigmas:
         blurred = faces if sigma == 0 else np.stack([cv2.GaussianBlur(face, (0, 0), sigma) for face in faces])
         blurred = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)[..., None]  # as a blurred photo would arrive
-        scores[sigma] = evaluate_model(model, blurred, labels, tta=tta, precision=precision).accuracy
+        scores[sigma] = evaluate_model(model, blurred, labels, tta=tta).accuracy
     return scores
 
 
@@ -283,7 +280,7 @@ def format_report(result: EvaluationResult, title: str | None = None) -> str:
         lines += [title, ""]
     correct = int(np.trace(result.confusion))
     lines.append(
-        f"Accuracy: {result.accuracy:.2%} ({correct} of {result.n} faces)" + ("  [flip TTA]" if result.tta else "")
+        f"Accuracy: {result.accuracy:.2%} ({correct} of {result.n} faces)" + ({"tencrop": "  [ten-crop TTA]", True: "  [flip TTA]"}.get(result.tta, ""))
     )
     lines.append(
         f"Macro F1: {result.macro_avg.get('f1', float('nan')):.3f}   "
@@ -766,24 +763,23 @@ def grad_cam_figure(
 
 
 def evaluate_cli(args) -> int:
-    """``python -m fer_helpers evaluate --model PATH --data PATH [--split NAME] [--tta] [--json] [--batch-size N]
-    [--precision auto|float32|bfloat16]``.
+    """``python -m fer_helpers evaluate --model PATH --data PATH [--split NAME] [--tta [tencrop]] [--json]
+    [--batch-size N]``.
 
     With ``--json`` prints exactly one JSON object (accuracy, n, per_class, macro/weighted averages, confusion, split,
-    tta, precision, model, data); otherwise a readable report. Returns 0.
+    tta, model, data); otherwise a readable report. ``--tta tencrop`` also reports the single-pass and flip
+    accuracies (``accuracy_by_tta``). Returns 0.
     """
     from .data import load_dataset
-    from .inference import resolve_precision
     from .saving import load_face_model
 
     model_path = os.fspath(args.model)
     data_path = os.fspath(args.data)
     split = getattr(args, "split", None)
-    tta = bool(getattr(args, "tta", False))
+    tta = {None: False, False: False, True: True, "flip": True, "tencrop": "tencrop"}[getattr(args, "tta", None)]
     batch_size = int(getattr(args, "batch_size", 256) or 256)
     if batch_size <= 0:
         raise ValueError(f"--batch-size must be positive, got {batch_size}")
-    precision = resolve_precision(getattr(args, "precision", "auto") or "auto")
     if not os.path.exists(model_path):
         raise FileNotFoundError(f"model not found: {model_path}")
 
@@ -796,18 +792,22 @@ def evaluate_cli(args) -> int:
     if len(data.labels) == 0:
         raise ValueError(f"no faces to evaluate in {data_path}" + (f" (split {split})" if split else ""))
     model = load_face_model(model_path)  # inference only; checked: (48, 48, 1) faces in, 7 probabilities out
-    result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=batch_size, precision=precision)
+    result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=batch_size)
+    by_tta = {}
+    if tta == "tencrop":
+        for name, mode in (("single", False), ("flip", True)):
+            by_tta[name] = evaluate_model(model, data.images, data.labels, tta=mode, batch_size=batch_size).accuracy
+        by_tta["tencrop"] = result.accuracy
 
     if getattr(args, "json", False):
-        payload = {"model": model_path, "data": data_path, "split": split, "precision": precision}
+        payload = {"model": model_path, "data": data_path, "split": split}
         payload.update(result.to_dict())
+        if by_tta:
+            payload["accuracy_by_tta"] = by_tta
         print(json.dumps(payload))
     else:
-        print(
-            format_report(
-                result,
-                title=f"Model: {model_path}\nData:  {data_path} ({f'split {split}' if split else 'all rows'}, "
-                f"{result.n} faces, {precision})",
-            )
-        )
+        print(format_report(result, title=f"Model: {model_path}\nData:  {data_path} "
+                                          f"({f'split {split}' if split else 'all rows'}, {result.n} faces)"))
+        if by_tta:
+            print("Accuracy by test-time augmentation: " + ", ".join(f"{k} {v:.2%}" for k, v in by_tta.items()))
     return 0

@@ -324,42 +324,17 @@ def _default_model():
         raise ValueError(f"the pretrained model could not be loaded ({type(exc).__name__}: {exc}); {hint}") from exc
 
 
-class _CompiledModel:
-    """A model whose forward pass runs as one TensorFlow graph.
-
-    Calling a Keras model eagerly dispatches every layer from Python (about 40 ms for the default network on a CPU,
-    whatever the batch size); the same call traced once with ``tf.function`` takes a few milliseconds. For a single
-    photo the one-off tracing (about a second) is not worth it, for video it is.
-    """
-
-    def __init__(self, model):
-        import tensorflow as tf
-
-        self._model = model
-        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
-
-    def __call__(self, x, training=False):
-        return self._fn(x)
-
-    def __getattr__(self, name):
-        if name == "_model":  # not set yet (e.g. during copying): no recursion
-            raise AttributeError(name)
-        return getattr(self._model, name)
-
-
 class EmotionRecognizer:
     """Detect faces and classify their emotions: ``EmotionRecognizer(model)(image) -> [FaceResult, ...]``.
 
     ``model``: a Keras model, a model file (``.keras``, ``.h5`` or ``.json``; see :func:`fer_helpers.saving.load_model`)
     or ``None`` for the shipped pretrained model. ``detector``: a :class:`FaceDetector`; when not given one is built
     from ``scale_factor``, ``min_neighbors``, ``min_size`` and ``max_side``. ``tta``: flip test-time augmentation.
-    ``compiled``: run the model as a traced graph (much faster per call, costs about a second once); ``None`` (the
-    default) switches to it from the third image on, i.e. for video and batches but not for a single photo.
     """
 
     def __init__(self, model=None, detector: FaceDetector | None = None, scale_factor: float = 1.1,
                  min_neighbors: int = 5, min_size: tuple[int, int] = (48, 48), tta: bool = False,
-                 max_side: int | None = DEFAULT_MAX_SIDE, compiled: bool | None = None):
+                 max_side: int | None = DEFAULT_MAX_SIDE):
         if model is None:
             model = _default_model()
         elif isinstance(model, (str, os.PathLike)):
@@ -375,12 +350,10 @@ class EmotionRecognizer:
             scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size, max_side=max_side
         )
         self.tta = bool(tta)
-        self.compiled = compiled
-        self._calls = 0
 
     @property
     def model(self):
-        """The Keras model; assigning a new one drops the traced graph of the old one."""
+        """The Keras model."""
         return self._model
 
     @model.setter
@@ -388,25 +361,6 @@ class EmotionRecognizer:
         if not hasattr(model, "output_shape") or not callable(model):
             raise TypeError(f"model must be a Keras model or a model file path, got {type(model).__name__}")
         self._model = model
-        self._compiled_model = None
-
-    def _classifier(self):
-        self._calls += 1
-        use = self.compiled if self.compiled is not None else self._calls > 2
-        if not use:
-            return self.model
-        if self._compiled_model is None:
-            try:
-                import keras
-
-                if keras.backend.backend() != "tensorflow":
-                    self.compiled = False
-                    return self.model
-                self._compiled_model = _CompiledModel(self.model)
-            except ImportError:  # pragma: no cover
-                self.compiled = False
-                return self.model
-        return self._compiled_model
 
     def classify(self, image, boxes) -> list[FaceResult]:
         """Classify the faces at ``boxes`` (``(x, y, w, h)`` rows) of ``image``, all in one batch."""
@@ -415,7 +369,7 @@ class EmotionRecognizer:
         if len(boxes) == 0:
             return []
         crops = [image[y:y + h, x:x + w] for x, y, w, h in boxes]
-        probs = predict_proba(self._classifier(), crops, tta=self.tta)
+        probs = predict_proba(self.model, crops, tta=self.tta)
         results = []
         for box, p in zip(boxes, probs):
             k = int(np.argmax(p))

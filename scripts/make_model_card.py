@@ -114,8 +114,8 @@ def _measure(model, data_path, info: dict):
 
     data = load_fer2013(data_path)
     public = data.split("PublicTest")
-    plain = ev.evaluate_model(model, public.images, public.labels, precision="float32")
-    tta = ev.evaluate_model(model, public.images, public.labels, tta=True, precision="float32")
+    plain = ev.evaluate_model(model, public.images, public.labels)
+    tta = ev.evaluate_model(model, public.images, public.labels, tta=True)
     info["train_rows"] = info.get("train_rows") or len(data.split("Training"))
     info["publictest"] = {
         "n": plain.n, "accuracy": round(plain.accuracy, 4), "accuracy_tta": round(tta.accuracy, 4),
