@@ -67,7 +67,7 @@ METRICS: tuple[str, ...] = ("precision", "recall", "f1", "support")
 # Class names with emojis, only where a font can draw them
 # --------------------------------------------------------------------------------------------------------------------
 
-from .plotting import _class_labels, _emoji_support, _figure_context, _subplots, class_label  # noqa: E402,F401
+from .plotting import class_label, class_labels, figure_context, subplots  # noqa: E402,F401  (class_label: re-exported)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -366,8 +366,8 @@ def learning_curves(history_or_log, show_learning_rate: bool | None = None, titl
     show_lr = lr_key is not None if show_learning_rate is None else bool(show_learning_rate)
 
     panels = [("loss", "Loss"), (acc_key, "Accuracy")]
-    with _figure_context():
-        fig, axes = _subplots(1, 3 if show_lr else 2, figsize=(15 if show_lr else 11, 4), squeeze=False)
+    with figure_context():
+        fig, axes = subplots(1, 3 if show_lr else 2, figsize=(15 if show_lr else 11, 4), squeeze=False)
         axes = axes[0]
         best = None
         if "val_loss" in df.columns and df["val_loss"].notna().any():
@@ -423,9 +423,9 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
     if cm.shape != (NUM_CLASSES, NUM_CLASSES):
         raise ValueError(f"confusion matrix must be {NUM_CLASSES}x{NUM_CLASSES}, got shape {cm.shape}")
     data = normalize_confusion(cm) if normalize else cm.astype(np.int64)
-    names = _class_labels()
-    with _figure_context():
-        fig, ax = _subplots(figsize=(8, 6.5))
+    names = class_labels()
+    with figure_context():
+        fig, ax = subplots(figsize=(8, 6.5))
         sns.heatmap(
             data,
             annot=True,
@@ -452,11 +452,11 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
 def per_class_figure(result: EvaluationResult, title: str | None = None):
     """Grouped bars of precision, recall and F1 per class, with each class's support under its name."""
     df = per_class_report(result)
-    names = _class_labels()
+    names = class_labels()
     x = np.arange(NUM_CLASSES)
     width = 0.27
-    with _figure_context():
-        fig, ax = _subplots(figsize=(10, 4.5))
+    with figure_context():
+        fig, ax = subplots(figsize=(10, 4.5))
         for j, metric in enumerate(("precision", "recall", "f1")):
             ax.bar(x + (j - 1) * width, df[metric].to_numpy(), width, label=metric)
         ax.set_xticks(x)
@@ -511,9 +511,9 @@ def misclassified_gallery(
         wrong = wrong[np.argsort(-confidence, kind="stable")]
     wrong = wrong[: max(0, int(max_faces))]
 
-    with _figure_context():
+    with figure_context():
         if wrong.size == 0:
-            fig, ax = _subplots(figsize=(4, 1.5))
+            fig, ax = subplots(figsize=(4, 1.5))
             ax.axis("off")
             ax.text(0.5, 0.5, "No misclassified faces", ha="center", va="center")
             return fig
@@ -521,7 +521,7 @@ def misclassified_gallery(
         faces = _faces2d(chosen)
         cols = min(ncols, len(wrong))
         rows = math.ceil(len(wrong) / cols)
-        fig, axes = _subplots(rows, cols, figsize=(1.9 * cols, 2.6 * rows + 0.4), squeeze=False)
+        fig, axes = subplots(rows, cols, figsize=(1.9 * cols, 2.6 * rows + 0.4), squeeze=False)
         flat = axes.ravel()
         for ax, face, i in zip(flat, faces, wrong):
             ax.imshow(face, cmap="gray", vmin=0, vmax=255)
@@ -574,11 +574,11 @@ def prediction_grid(
         truth = np.asarray(labels).astype(np.int64)[:count]
         if len(truth) < count:
             raise ValueError(f"got {len(truth)} labels for {count} faces")
-    names = _class_labels()
+    names = class_labels()
     pairs_per_row = max(1, min(int(pairs_per_row), count))
     rows = math.ceil(count / pairs_per_row)
-    with _figure_context():
-        fig, axes = _subplots(
+    with figure_context():
+        fig, axes = subplots(
             rows,
             2 * pairs_per_row,
             figsize=(5.2 * pairs_per_row, 1.9 * rows),
@@ -736,8 +736,8 @@ def grad_cam_figure(
     from .models import last_conv_layer_name
 
     layer_name = layer_name or last_conv_layer_name(model)
-    with _figure_context():
-        fig, axes = _subplots(2, count, figsize=(2.0 * count + 0.4, 5.2), squeeze=False)
+    with figure_context():
+        fig, axes = subplots(2, count, figsize=(2.0 * count + 0.4, 5.2), squeeze=False)
         for k in range(count):
             top, bottom = axes[0, k], axes[1, k]
             top.imshow(x[k, ..., 0], cmap="gray", vmin=0, vmax=255)

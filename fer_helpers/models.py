@@ -81,20 +81,12 @@ def build_default_cnn(
     weight_decay: float = 0.0,
     name: str = "fer_vgg",
 ) -> keras.Model:
-    """A VGG-style network sized for FER2013 on modest compute.
+    """A VGG-style network sized for FER2013 on modest compute (the pretrained model's architecture).
 
-    Why this design: on FER2013 the strongest *single* networks without extra data are plain VGG-style stacks of 3x3
-    convolutions with BatchNormalization (Pramerdorfer & Kampel 2016: 72.7%; Khaireddin & Chen 2021: 73.3%), ahead
-    of ResNets and Inception variants of similar size, because 48x48 faces leave little room for very deep
-    downsampling. We keep that recipe (four stages at 48, 24, 12 and 6 pixels, doubling the filters at each) but
-    replace the large Flatten+Dense head with global average pooling, which cuts the head's weights nine-fold (the
-    whole network's by about 30%) and regularises. The compute budget decides the depth: with the filters doubling
-    as the maps halve, every same-width 3x3 convolution costs the same 21 million multiply-adds per face, whichever
-    stage it is in, so each one we add costs about 12% of the inference throughput. The defaults (one convolution at
-    48x48, two at each later stage) come to about 96 million multiply-adds per face, enough to classify 1,000 faces
-    a second on 2 CPU cores (``benchmarks/bench_inference.py``), and 1,233,575 parameters: a 5 MB ``.keras`` file of
-    float32 weights.
-    ``convs_per_block=(2, 2, 3, 3)`` is the deeper variant (1,981,735 parameters, about 1.7x the compute).
+    Four stages of 3x3 ``Conv2D -> BatchNormalization -> ReLU`` at 48, 24, 12 and 6 pixels, the filters doubling at
+    each (VGG-style stacks are the strongest single networks on FER2013: Pramerdorfer & Kampel 2016, Khaireddin &
+    Chen 2021), then global average pooling instead of a large Flatten+Dense head. With the defaults it has
+    1,233,575 parameters; ``convs_per_block=(2, 2, 3, 3)`` is a deeper variant (1,981,735).
     """
     if not (len(filters) == len(convs_per_block) == len(dropout)):
         raise ValueError("filters, convs_per_block and dropout must have the same length")

@@ -36,7 +36,7 @@ import numpy as np
 
 from .inference import predict_proba
 from .labels import EMOJIS, EMOTIONS
-from .preprocessing import _to_gray, _to_uint8
+from .preprocessing import to_gray, to_uint8
 
 #: The cascade shipped with opencv-python 4.x under ``cv2.data.haarcascades``.
 CASCADE_NAME = "haarcascade_frontalface_default.xml"
@@ -100,7 +100,7 @@ def to_bgr(image) -> np.ndarray:
     """A BGR uint8 copy of any image :func:`load_image` accepts (what :func:`annotate` draws on)."""
     import cv2
 
-    array = _to_uint8(load_image(image))
+    array = to_uint8(load_image(image))
     if array.ndim == 2 or array.shape[2] == 1:
         return cv2.cvtColor(np.ascontiguousarray(array.reshape(array.shape[:2])), cv2.COLOR_GRAY2BGR)
     if array.shape[2] == 4:
@@ -108,8 +108,9 @@ def to_bgr(image) -> np.ndarray:
     return np.array(array, copy=True)
 
 
-def _gray_uint8(image: np.ndarray) -> np.ndarray:
-    return _to_uint8(_to_gray(image, "bgr"))
+def gray_uint8(image: np.ndarray) -> np.ndarray:
+    """A BGR(A) or gray image as 2-D gray uint8, what the face detector reads."""
+    return to_uint8(to_gray(image, "bgr"))
 
 
 # ---------------------------------------------------------------------------------------------------------- detection
@@ -179,7 +180,7 @@ class FaceDetector:
         """Face boxes ``(K, 4)`` as int ``(x, y, w, h)`` in the image's pixels, left to right; ``(0, 4)`` if none."""
         import cv2
 
-        gray = _gray_uint8(load_image(image))
+        gray = gray_uint8(load_image(image))
         h, w = gray.shape
         scale = 1.0
         if self.max_side is not None and max(h, w) > self.max_side:
@@ -211,7 +212,7 @@ class FaceDetector:
         """
         import cv2
 
-        gray_full = _gray_uint8(load_image(image))
+        gray_full = gray_uint8(load_image(image))
         H, W = gray_full.shape
         found = []
         for x, y, w, h in np.asarray(boxes, dtype=int).reshape(-1, 4):
@@ -585,7 +586,8 @@ def _open_capture(source):
     return cap, str(path)
 
 
-def _open_writer(path: Path, fps: float, size: tuple[int, int]):
+def open_video_writer(path: Path, fps: float, size: tuple[int, int]):
+    """An OpenCV ``VideoWriter`` for ``path`` (.mp4, .m4v, .mov or .avi); errors name the file."""
     import cv2
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -605,8 +607,8 @@ def process_video(source, output=None, every_n: int = 1, show: bool | None = Non
 
     ``source``: a video path, or a camera index (``0`` is the default webcam). ``output``: annotated video to write
     (``.mp4`` with the ``mp4v`` codec, or ``.avi``), at the source's frame rate. ``every_n``: classify every n-th
-    frame only and draw the last results on the frames in between (faces move little in 1/10 s; this multiplies the
-    frame rate). ``show``: display frames with ``cv2.imshow`` (press q or Esc to stop); ``None`` means only when a
+    frame only and draw the last results on the frames in between (faces move little between frames; this multiplies
+    the frame rate). ``show``: display frames with ``cv2.imshow`` (press q or Esc to stop); ``None`` means only when a
     display is available (:func:`display_available`), so it never needs a window. ``max_frames``: stop after this
     many frames (a camera runs until then, or until q). ``on_frame(index, annotated_frame, results)`` is called for
     every frame (e.g. to show frames in a notebook). ``track=True`` searches the whole frame only every 10th
@@ -660,7 +662,7 @@ def process_video(source, output=None, every_n: int = 1, show: bool | None = Non
             size = (annotated.shape[1], annotated.shape[0])
             if output is not None:
                 if writer is None:
-                    writer = _open_writer(output, source_fps, size)
+                    writer = open_video_writer(output, source_fps, size)
                 writer.write(annotated)
             if on_frame is not None:
                 on_frame(frames, annotated, results)

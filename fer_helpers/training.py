@@ -164,8 +164,7 @@ def stream_seed(seed: int, start_epoch: int = 0) -> int:
     BackupAndRestore restores the weights and the optimizer, not the random state of the data pipeline or of the
     Dropout layers. Seeded again with the run's own seed, a resumed session would replay exactly the batches of the
     first session's first epochs, with the same augmentation draws and dropout masks, on a model that has already
-    seen them: it memorises them (in one 40-epoch run resumed after epoch 24, training accuracy jumped from 76% to
-    81% while PublicTest did not move). A session that starts after ``start_epoch`` finished epochs therefore draws
+    seen them: it memorises them. A session that starts after ``start_epoch`` finished epochs therefore draws
     from a seed derived from ``(seed, start_epoch)``; a run that is never interrupted uses ``seed`` itself, and every
     run remains reproducible given where it was interrupted.
     """
