@@ -2,11 +2,8 @@
 
     python benchmarks/bench_inference.py [--batch-size 256] [--faces 4096]
 
-Prints faces per second of ``fer_helpers.predict_proba`` on batches of 48x48 faces (the target on 2 CPU cores:
-1,000 or more), with and without flip test-time augmentation, at its default precision (``"auto"``: bfloat16 on CPUs
-with AVX512-BF16 or AMX, else float32; the first line says which); for comparison ``predict_proba`` at the other
-precision, the float32 graph without BatchNorm folding (``fold_for_inference``) and ``model.predict``; and the
-latency of one single-face call.
+Prints faces per second of ``fer_helpers.inference.predict_proba`` on batches of 48x48 faces (float32), with and
+without flip test-time augmentation; for comparison ``model.predict``; and the latency of one single-face call.
 """
 
 from __future__ import annotations
@@ -30,17 +27,14 @@ def main() -> None:
 
     import numpy as np
 
-    from fer_helpers.inference import predict_proba, resolve_precision
-    from fer_helpers.models import float32_model
+    from fer_helpers.inference import predict_proba
     from fer_helpers.pretrained import load_pretrained
     from fer_helpers.saving import load_model
 
     model = load_model(args.model) if args.model else load_pretrained()
     faces = np.random.default_rng(0).integers(0, 256, (args.faces, 48, 48, 1), dtype=np.uint8)
     predict_proba(model, faces[: args.batch_size * 2], batch_size=args.batch_size)  # warm-up
-    precision = resolve_precision("auto")
-    print(f"{os.cpu_count()} CPUs, model {model.name} ({model.count_params():,} params), batch {args.batch_size}, "
-          f"precision auto = {precision}")
+    print(f"{os.cpu_count()} CPUs, model {model.name} ({model.count_params():,} params), batch {args.batch_size}")
     for tta in (False, True):
         t = time.perf_counter()
         predict_proba(model, faces, tta=tta, batch_size=args.batch_size)
@@ -48,24 +42,11 @@ def main() -> None:
         rate = args.faces / dt
         verdict = "" if tta else f"   target >= 1,000 on 2 CPU cores: {'met' if rate >= 1000 else 'NOT met'}"
         print(f"batched inference{' + flip TTA' if tta else '':>12}: {rate:8.0f} faces/s{verdict}")
-    import tensorflow as tf
-
     x = faces.astype("float32")
-    bs = args.batch_size
-
-    def batched(net):  # a traced graph of ``net``, run batch by batch as predict_proba does
-        fn = tf.function(lambda v: net(v, training=False))
-        return lambda v: [np.asarray(fn(v[i:i + bs])) for i in range(0, len(v), bs)]
-
-    other = "float32" if precision == "bfloat16" else "bfloat16"
-    for name, run in (
-            (f"predict_proba, {other}", lambda v: predict_proba(model, v, batch_size=bs, precision=other)),
-            ("float32 without folding", batched(float32_model(model))),
-            ("model.predict", lambda v: model.predict(v, batch_size=bs, verbose=0))):
-        run(x[:2 * bs])  # warm-up: more than one batch, so predict_proba folds and traces its graph here too
-        t = time.perf_counter()
-        run(x)
-        print(f"  for comparison, {name:>23}: {args.faces / (time.perf_counter() - t):8.0f} faces/s")
+    model.predict(x[:2 * args.batch_size], batch_size=args.batch_size, verbose=0)  # warm-up
+    t = time.perf_counter()
+    model.predict(x, batch_size=args.batch_size, verbose=0)
+    print(f"  for comparison, model.predict: {args.faces / (time.perf_counter() - t):8.0f} faces/s")
     one = faces[:1]
     predict_proba(model, one)
     t = time.perf_counter()

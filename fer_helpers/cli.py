@@ -135,35 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"], default="float32",
                    help="mixed_bfloat16 trains ~1.6x faster on CPUs with AVX512-BF16; the saved model is float32")
     s.add_argument("--init-from", default=None,
-                   help="start from the weights of this saved model (same architecture, or a narrower one, which is "
-                        "widened without changing its predictions), e.g. to fine-tune a run")
-    s.add_argument("--average-epochs", type=_count, default=0,
-                   help="also save averaged_model.keras, the mean of the weights at the end of the last N epochs "
-                        "(stochastic weight averaging)")
-    s.add_argument("--teacher", action="append", default=None, metavar="MODEL",
-                   help="knowledge distillation: also learn from this saved model's probabilities on each augmented "
-                        "face (repeat for an ensemble of teachers)")
-    s.add_argument("--distill-weight", type=_finite_float, default=None,
-                   help="with --teacher: share of the teachers' probabilities in each training target, in (0, 1] "
-                        "(default 0.5)")
-    s.add_argument("--teacher-tta", action="store_true",
-                   help="with --teacher: average each teacher over the face and its mirror image (twice the cost)")
+                   help="start from the weights of this saved model (same architecture), e.g. to fine-tune a run")
     s.add_argument("--filters", type=_int_list, default=None,
                    help="filters of each convolutional stage, e.g. 40,80,160,320 (default: the model's own)")
-
-    s = sub.add_parser("average", help="average the weights of models fine-tuned from one start (a model soup)")
-    s.add_argument("models", nargs="+", help="two or more saved models of the same architecture")
-    s.add_argument("--out", required=True, help="the averaged model to write (.keras)")
 
     s = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix of a model")
     s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")
     s.add_argument("--data", required=True)
     s.add_argument("--split", default=None, help="a Usage value (Training, PublicTest, PrivateTest); default all rows")
-    s.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    s.add_argument("--tta", nargs="?", const="flip", choices=["flip", "tencrop"], default=None,
+                   help="test-time augmentation: flip (the default), or tencrop (a model taking 40x40 crops; "
+                        "also reports single and flip)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--batch-size", type=_positive_int, default=256)
-    s.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
-                   help="compute precision (auto: bfloat16 on CPUs with AVX512-BF16 or AMX, else float32)")
 
     s = sub.add_parser("predict", help="detect faces in images and label their emotions")
     s.add_argument("images", nargs="+")
@@ -191,8 +175,6 @@ def _check_outputs(parser: argparse.ArgumentParser, args) -> None:
         if Path(out).suffix.lower() not in suffixes:
             parser.error(f"argument --out: {out}: cannot write an image as {Path(out).suffix!r}; use one of "
                          f"{', '.join(suffixes)}")
-    elif args.command == "average" and not str(out).endswith(".keras"):
-        parser.error(f"argument --out: {out}: the averaged model is written as a .keras file")
 
 
 def _resume_command(argv: list[str]) -> str:
@@ -222,8 +204,6 @@ def main(argv: list[str] | None = None) -> int:
             from .synthetic import make_sample_cli as run
         elif args.command == "train":
             from .training import train_cli as run
-        elif args.command == "average":
-            from .training import average_cli as run
         elif args.command == "evaluate":
             from .evaluation import evaluate_cli as run
         elif args.command == "predict":

@@ -8,11 +8,9 @@ Supported inputs (all return a :class:`FERData`):
   keep the split (``Training_*``, ``PublicTest_*``, ``PrivateTest_*``). Files under ``test/`` whose names do not say
   which test split they belong to get the Usage ``"Test"``: held out, never trained on.
 
-Parsing is vectorised: instead of splitting every row's 2,304 numbers into Python strings, the text of a chunk of
-rows is viewed as one NumPy byte array and the digits are combined arithmetically. Rows are read in chunks and
-written straight into a preallocated uint8 array, so peak memory stays near the size of the result. A ``.npz`` cache
-(never pickle) makes a second load near-instant; it is keyed on the source's path, size and modification time, so
-editing or replacing the file invalidates it.
+pandas reads the CSV in chunks of rows; NumPy parses each chunk's pixel column in one call, and only a chunk with
+a malformed row is parsed row by row to say which. A ``.npz`` cache (never pickle) makes a second load near-instant;
+it is keyed on the source's path, size and modification time, so editing or replacing the file invalidates it.
 
 Errors name the file and the row (``row 12`` is the 12th data row, ``line 13`` of the file counting the header).
 With ``on_error="skip"`` such rows are left out, and how many and which are reported (a warning, and
@@ -123,137 +121,54 @@ class FERData:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Vectorised parsing of the pixels column
+# Parsing the pixels column
 
 
-def parse_pixels(texts: Iterable[str], first_row: int = 0, source: str = "<pixels>",
-                 out: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Parse space-separated pixel strings into ``(N, 2304)`` uint8 without a Python object per number.
+def parse_pixels(texts: Iterable[str], first_row: int = 0) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Parse space-separated pixel strings into ``(N, 2304)`` uint8.
 
-    The rows are joined into one byte buffer; token starts and ends are found with one ``np.diff`` over a digit
-    mask, and each token's value is ``d[-1] + 10*d[-2] + 100*d[-3]`` gathered at its end. Returns
-    ``(array, problems)`` where ``problems`` lists ``(row, reason)`` for malformed rows (their array rows are left
-    zero); the caller decides to raise or skip. ``first_row`` numbers the rows in messages.
+    Returns ``(array, problems)``: ``problems`` lists ``(row, reason)`` for malformed rows (numbered from
+    ``first_row``), whose array rows are left zero; the caller decides to raise or skip.
     """
-    texts = list(texts)
-    n = len(texts)
-    if out is None:
-        out = np.zeros((n, PIXELS_PER_FACE), dtype=np.uint8)
-    if n == 0:
-        return out, []
-    missing = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    for i in missing:
-        texts[i] = ""
-    if not missing:
-        fast = _parse_fast(texts, out)
-        if fast:
+    texts = [t if isinstance(t, str) else None for t in texts]
+    out = np.zeros((len(texts), PIXELS_PER_FACE), dtype=np.uint8)
+    joined = " ".join(t or "" for t in texts)
+    # the common case in one call: every row exactly 2,304 numbers 0..255, separated by single spaces
+    if (None not in texts and joined.isascii() and "+" not in joined and "-" not in joined
+            and all(t.count(" ") == PIXELS_PER_FACE - 1 for t in texts)):
+        with warnings.catch_warnings():  # a token that is not a number: an error, or a warning in older NumPy
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                values = np.fromstring(joined, dtype=np.int64, sep=" ")
+            except (ValueError, DeprecationWarning):
+                values = np.zeros(0, np.int64)
+        if values.size == out.size and values.max(initial=0) <= 255:
+            out[:] = values.reshape(out.shape)
             return out, []
-    return _parse_diagnose(texts, first_row, out, missing)
-
-
-def _parse_fast(texts: list[str], out: np.ndarray) -> bool:
-    """The common case: only digits, single spaces and 1-3 digit tokens, 2304 per row. False if anything is off."""
-    try:
-        raw = (" " + "\n".join(texts) + "\n").encode("ascii")
-    except UnicodeEncodeError:
-        return False
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    dig = buf - np.uint8(48)  # digits become 0..9, anything else wraps to >= 10
-    is_digit = dig < 10
-    if not is_digit.any():
-        return False
-    nl = buf == 10
-    if (is_digit | nl | (buf == 32)).sum() != buf.size:
-        return False
-    edges = np.diff(is_digit.view(np.int8))
-    starts = np.flatnonzero(edges == 1) + 1
-    ends = np.flatnonzero(edges == -1) + 1
-    if starts.size != ends.size:
-        return False
-    row_ends = np.flatnonzero(nl)
-    counts = np.diff(np.searchsorted(starts, row_ends), prepend=0)
-    if counts.size != out.shape[0] or (counts != PIXELS_PER_FACE).any():
-        return False
-    values = _token_values(dig, starts, ends)
-    if values is None:
-        return False
-    out[:] = values.reshape(out.shape)
-    return True
-
-
-def _token_values(dig: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
-    """Values of 1-3 digit tokens as uint8, ``d[-1] + 10*d[-2] + 100*d[-3]`` gathered at each token's end.
-
-    ``dig`` holds each byte minus ord("0"). None if a token is longer than three digits or above 255.
-    """
-    lengths = ends - starts
-    if lengths.max() > 3:
-        return None
-    values = dig[ends - 1].astype(np.uint16)
-    values += (10 * dig[ends - 2].astype(np.uint16)) * (lengths >= 2)
-    values += (100 * dig[ends - 3].astype(np.uint16)) * (lengths >= 3)
-    if values.max() > 255:
-        return None
-    return values.astype(np.uint8)
-
-
-def _parse_diagnose(texts: list[str], first_row: int, out: np.ndarray,
-                    missing: list[int]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Slower, thorough path: parse what can be parsed and name every malformed row."""
-    n = len(texts)
-    problems: list[tuple[int, str]] = [(first_row + i, "pixels value is missing") for i in missing]
-    bad_rows: set[int] = set(missing)
-    buf = np.frombuffer(("\n".join(texts) + "\n").encode("ascii", errors="replace"), dtype=np.uint8)
-    is_nl = buf == 10
-    is_digit = (buf >= 48) & (buf <= 57)
-    is_sep = (buf == 32) | (buf == 9) | (buf == 13) | is_nl
-    row_ends = np.flatnonzero(is_nl)  # one per row
-    bad_chars = ~(is_digit | is_sep)
-    if bad_chars.any():
-        pos = np.flatnonzero(bad_chars)
-        rows = np.searchsorted(row_ends, pos)
-        for r in np.unique(rows):
-            p = pos[rows == r][0]
-            start = 0 if r == 0 else row_ends[r - 1] + 1
-            end = row_ends[r]
-            tok_start = start + max(buf[start:p].tobytes().rfind(b" ") + 1, 0)
-            tok_end = p + (buf[p:end].tobytes() + b" ").find(b" ")
-            token = buf[tok_start:tok_end].tobytes().decode("ascii", errors="replace")
-            problems.append((first_row + int(r), f"non-numeric token {token!r}"))
-            bad_rows.add(int(r))
-    prev_digit = np.concatenate(([False], is_digit[:-1]))
-    next_digit = np.concatenate((is_digit[1:], [False]))
-    starts = np.flatnonzero(is_digit & ~prev_digit)
-    ends = np.flatnonzero(is_digit & ~next_digit) + 1
-    lengths = ends - starts
-    d = buf.astype(np.int64) - 48
-    values = d[ends - 1].copy()
-    m2 = lengths >= 2
-    values[m2] += 10 * d[ends[m2] - 2]
-    m3 = lengths >= 3
-    values[m3] += 100 * d[ends[m3] - 3]
-    for k in np.flatnonzero(lengths > 3):  # leading zeros ("0012") are fine; longer numbers are out of range
-        values[k] = int(buf[starts[k]:ends[k]].tobytes())
-    token_row = np.searchsorted(row_ends, starts)
-    counts = np.bincount(token_row, minlength=n)
-    for r in np.flatnonzero(counts != PIXELS_PER_FACE):
-        if int(r) not in bad_rows:
-            problems.append((first_row + int(r), f"expected {PIXELS_PER_FACE} pixel values (48x48), found {counts[r]}"))
-            bad_rows.add(int(r))
-    too_big = values > 255
-    if too_big.any():
-        rows, vals = token_row[too_big], values[too_big]
-        for r in np.unique(rows):
-            if int(r) not in bad_rows:
-                problems.append((first_row + int(r), f"pixel value {vals[rows == r][0]} outside 0..255"))
-                bad_rows.add(int(r))
-    good_rows = np.ones(n, dtype=bool)
-    if bad_rows:
-        good_rows[list(bad_rows)] = False
-    keep = good_rows[token_row]
-    out[good_rows] = values[keep].astype(np.uint8).reshape(-1, PIXELS_PER_FACE)
-    problems.sort()
+    problems = []
+    for i, text in enumerate(texts):  # something is off: find it row by row
+        values, reason = _parse_row(text)
+        if reason:
+            problems.append((first_row + i, reason))
+        else:
+            out[i] = values
     return out, problems
+
+
+def _parse_row(text: str | None) -> tuple[np.ndarray | None, str | None]:
+    """One row's pixels, or None and what is wrong with them."""
+    if text is None:
+        return None, "pixels value is missing"
+    tokens = text.split()
+    bad = next((t for t in tokens if not (t.isascii() and t.isdigit())), None)
+    if bad is not None:
+        return None, f"non-numeric token {bad!r}"
+    if len(tokens) != PIXELS_PER_FACE:
+        return None, f"expected {PIXELS_PER_FACE} pixel values (48x48), found {len(tokens)}"
+    values = [int(t) for t in tokens]
+    if max(values) > 255:
+        return None, f"pixel value {max(values)} outside 0..255"
+    return np.array(values, dtype=np.uint8), None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -382,200 +297,6 @@ def _report(path: Path, problems: list[tuple[int, str]], on_error: str, total: i
     warnings.warn(msg, stacklevel=3)
 
 
-_FAST_LAYOUTS = {("emotion", "pixels", "Usage"), ("emotion", "pixels"), ("pixels",)}
-
-
-def _raw_stream(path: Path):
-    """Binary stream of the CSV text and its uncompressed size (to size the output array in one go)."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        import gzip
-
-        with open(path, "rb") as fh:
-            fh.seek(-4, 2)
-            isize = int.from_bytes(fh.read(4), "little")  # uncompressed size mod 2**32 (gzip trailer)
-        return gzip.open(path, "rb"), isize
-    if name.endswith(".zip"):
-        z = zipfile.ZipFile(path)
-        members = [m for m in z.infolist() if m.filename.lower().endswith(".csv")
-                   and not m.filename.startswith("__MACOSX")]
-        if len(members) != 1:
-            return None, 0
-        return z.open(members[0]), members[0].file_size
-    return open(path, "rb"), path.stat().st_size
-
-
-def _parse_block(data: bytes, columns: tuple[str, ...]):
-    """Parse whole lines of a well-formed CSV block; None if anything is irregular (the careful path decides).
-
-    In the Kaggle layout the digits of a line are, in order, the label (one digit) and the 2,304 pixels, while the
-    Usage text has none; so the runs of digits, reshaped to ``(lines, 1 + 2304)``, are the labels and the faces.
-    The checks below make sure that reading holds (exact comma counts, token positions, no stray characters).
-    """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    dig = buf - np.uint8(48)  # digits become 0..9, every other byte wraps to >= 10
-    is_digit = dig < 10
-    is_nl = buf == 10
-    is_comma = buf == 44
-    nl = np.flatnonzero(is_nl)
-    m = nl.size
-    k = len(columns) - 1
-    commas = np.flatnonzero(is_comma)
-    if m == 0 or commas.size != k * m or (k and (np.bincount(np.searchsorted(nl, commas), minlength=m) != k).any()):
-        return None
-    commas = commas.reshape(m, k)
-    line_starts = np.concatenate(([0], nl[:-1] + 1))
-    edges = np.diff(is_digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    has_label = "emotion" in columns
-    per_line = PIXELS_PER_FACE + has_label
-    if starts.size != m * per_line:
-        return None
-    starts = starts.reshape(m, per_line)
-    ends = ends.reshape(m, per_line)
-    bounds = [line_starts - 1] + [commas[:, j] for j in range(k)] + [nl]  # field j lies between bounds j and j+1
-    p = columns.index("pixels")
-    if has_label:
-        e = columns.index("emotion")
-        if e != 0 or p != 1:
-            return None
-        label_ok = (starts[:, 0] == line_starts) & (ends[:, 0] == commas[:, 0]) & (ends[:, 0] - starts[:, 0] == 1)
-        if not label_ok.all():
-            return None
-        lab = dig[starts[:, 0]]
-        if (lab >= NUM_CLASSES).any():
-            return None
-        labels = lab.astype(np.int64)
-        starts, ends = starts[:, 1:], ends[:, 1:]
-    else:
-        labels = np.full(m, -1, dtype=np.int64)
-    # the pixel field must start and end with a number, with nothing but spaces between numbers
-    if not ((starts[:, 0] == bounds[p] + 1).all() and (ends[:, -1] == bounds[p + 1]).all()):
-        return None
-    usage = np.full(m, "", dtype="<U11")
-    usage_chars = 0
-    if "Usage" in columns:
-        u = columns.index("Usage")
-        u_start, u_end = (bounds[u] + 1).tolist(), bounds[u + 1].tolist()
-        usage = np.array([data[a:b].decode("ascii", "replace") for a, b in zip(u_start, u_end)], dtype="<U11")
-        if not np.isin(usage, KNOWN_USAGES).all():
-            return None
-        usage_chars = int(np.char.str_len(usage).sum())
-    other = buf.size - np.count_nonzero(is_digit) - m - commas.size - np.count_nonzero(buf == 32)
-    if other != usage_chars:  # any other character is somewhere it should not be
-        return None
-    values = _token_values(dig, starts, ends)
-    if values is None:
-        return None
-    return values, labels, usage
-
-
-def _blocks_in_background(stream, block_bytes: int):
-    """Yield blocks of whole lines while a thread reads (and decompresses) the next ones.
-
-    zlib and NumPy both release the GIL, so decompression and parsing run on two cores at once.
-    """
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue(maxsize=3)
-    stop = threading.Event()
-
-    def reader():
-        leftover = b""
-        try:
-            while not stop.is_set():
-                chunk = stream.read(block_bytes)
-                data = leftover + chunk
-                if not chunk:
-                    if data:
-                        q.put(data if data.endswith(b"\n") else data + b"\n")
-                    break
-                cut = data.rfind(b"\n") + 1
-                data, leftover = data[:cut], data[cut:]
-                if len(leftover) > MAX_LINE_BYTES:  # a line this long is no FER2013 row: let the careful path say so
-                    raise ValueError("line too long")
-                if data:
-                    q.put(data)
-            q.put(None)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    thread = threading.Thread(target=reader, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a reader waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                pass
-            thread.join(0.05)
-
-
-def _load_csv_fast(path: Path, block_bytes: int = 1 << 21) -> FERData | None:
-    """Whole-file parse straight from bytes, for well-formed files; None hands over to the careful pandas path.
-
-    Reads ``block_bytes`` at a time, cut at the last newline, and writes each block's faces into one output array
-    sized from the file's (uncompressed) length, so memory stays near the size of the result.
-    """
-    try:
-        stream, total = _raw_stream(path)
-    except (OSError, EOFError, zipfile.BadZipFile, RuntimeError, NotImplementedError):
-        return None
-    if stream is None:
-        return None
-    try:
-        return _fast_from_stream(stream, total, block_bytes, path)
-    except (OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, ValueError, RuntimeError):
-        return None  # the careful path reports what is wrong with the file
-
-
-def _fast_from_stream(stream, total, block_bytes, path):
-    with stream:
-        header = stream.readline(MAX_LINE_BYTES).decode("utf-8", "replace").removeprefix("\ufeff").strip()
-        columns = tuple(c.strip() for c in header.split(","))
-        if columns not in _FAST_LAYOUTS:
-            return None
-        out = None
-        labels: list[np.ndarray] = []
-        usages: list[np.ndarray] = []
-        n = 0
-        blocks = _blocks_in_background(stream, block_bytes)
-        for data in blocks:
-            parsed = _parse_block(data, columns)
-            if parsed is None:
-                blocks.close()
-                return None
-            pixels, lab, use = parsed
-            m = len(pixels)
-            if out is None:
-                estimate = int(total / (len(data) / m) * 1.02) + m if m else m
-                out = np.empty((max(estimate, m), PIXELS_PER_FACE), dtype=np.uint8)
-            if n + m > len(out):
-                grown = np.empty((max(2 * len(out), n + m), PIXELS_PER_FACE), dtype=np.uint8)
-                grown[:n] = out[:n]
-                out = grown
-            out[n:n + m] = pixels
-            labels.append(lab)
-            usages.append(use)
-            n += m
-    if not n:
-        return None
-    out.resize((n, PIXELS_PER_FACE), refcheck=False)  # give back the estimate's slack without a copy
-    return FERData(out.reshape(n, FACE_SIZE, FACE_SIZE), np.concatenate(labels), np.concatenate(usages),
-                   str(path), [])
-
-
 def _load_csv(path: Path, on_error: str) -> FERData:
     chunks = _read_csv_chunks(path)
     columns = next(chunks)
@@ -586,7 +307,7 @@ def _load_csv(path: Path, on_error: str) -> FERData:
     row = 0
     for chunk in chunks:
         n = len(chunk)
-        pixels, p1 = parse_pixels(chunk["pixels"].to_numpy(dtype=object), first_row=row, source=str(path))
+        pixels, p1 = parse_pixels(chunk["pixels"].tolist(), first_row=row)
         if "emotion" in columns:
             lab, p2 = _parse_labels(chunk["emotion"].to_numpy(dtype=str), row)
         else:
@@ -754,7 +475,7 @@ def load_fer2013(path, usage: str | None = None, on_error: str = "raise", cache:
                 if data is not None and data.skipped:
                     _report(path, list(data.skipped), on_error, len(data) + len(data.skipped))
         if data is None:
-            data = _load_csv_fast(path) or _load_csv(path, on_error)
+            data = _load_csv(path, on_error)
             if cache:
                 _cache_save(cache_file, fingerprint, data)
     return data.split(usage) if usage else data
@@ -1024,23 +745,16 @@ def summarize(data: FERData) -> dict:
     for u in data.split_counts():
         sub = data.subset(data.usage == ("" if u == "(none)" else u))
         per_split[u] = sub.class_counts()
-    pix = data.images
-    return {
-        "source": data.source,
-        "rows": len(data),
-        "skipped": len(data.skipped),
-        "splits": data.split_counts(),
-        "classes": data.class_counts(),
-        "classes_per_split": per_split,
-        "pixels": {
-            "shape": list(pix.shape[1:]),
-            "dtype": str(pix.dtype),
-            "min": int(pix.min()) if len(data) else None,
-            "max": int(pix.max()) if len(data) else None,
-            "mean": round(float(pix.mean(dtype=np.float64)), 2) if len(data) else None,
-            "std": round(float(pix.std(dtype=np.float64)), 2) if len(data) else None,
-        },
-    }
+    pixels = {"shape": list(data.images.shape[1:]), "dtype": str(data.images.dtype), "min": None, "max": None,
+              "mean": None, "std": None}
+    if len(data):  # exact statistics from the histogram of the 256 pixel values
+        counts, values = np.bincount(data.images.ravel(), minlength=256), np.arange(256)
+        present = np.flatnonzero(counts)
+        mean = float(counts @ values / counts.sum())
+        std = float(np.sqrt(counts @ (values - mean) ** 2 / counts.sum()))
+        pixels.update(min=int(present[0]), max=int(present[-1]), mean=round(mean, 2), std=round(std, 2))
+    return {"source": data.source, "rows": len(data), "skipped": len(data.skipped), "splits": data.split_counts(),
+            "classes": data.class_counts(), "classes_per_split": per_split, "pixels": pixels}
 
 
 def format_summary(s: dict) -> str:

@@ -67,7 +67,7 @@ METRICS: tuple[str, ...] = ("precision", "recall", "f1", "support")
 # Class names with emojis, only where a font can draw them
 # --------------------------------------------------------------------------------------------------------------------
 
-from .plotting import _class_labels, _emoji_support, _figure_context, _subplots, class_label  # noqa: E402,F401
+from .plotting import class_label, class_labels, figure_context, subplots  # noqa: E402,F401  (class_label: re-exported)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -129,10 +129,10 @@ class EvaluationResult:
     per_class: dict[str, dict[str, float]]
     macro_avg: dict[str, float] = field(default_factory=dict)
     weighted_avg: dict[str, float] = field(default_factory=dict)
-    tta: bool = False
+    tta: bool | str = False  # False, True (flip) or "tencrop"
 
     @classmethod
-    def from_predictions(cls, y_true, y_pred=None, probabilities=None, tta: bool = False) -> "EvaluationResult":
+    def from_predictions(cls, y_true, y_pred=None, probabilities=None, tta: bool | str = False) -> "EvaluationResult":
         """Build a result from true labels and either predicted labels or ``(N, 7)`` probabilities (or both)."""
         from sklearn.metrics import classification_report, confusion_matrix
 
@@ -177,7 +177,7 @@ class EvaluationResult:
             per_class={name: metrics(report[name]) for name in EMOTIONS},
             macro_avg=metrics(averages["macro avg"]),
             weighted_avg=metrics(averages["weighted avg"]),
-            tta=bool(tta),
+            tta=tta if tta == "tencrop" else bool(tta),
         )
 
     def __repr__(self) -> str:
@@ -201,7 +201,7 @@ class EvaluationResult:
         return {
             "accuracy": float(self.accuracy),
             "n": int(self.n),
-            "tta": bool(self.tta),
+            "tta": self.tta,
             "per_class": {name: dict(m) for name, m in self.per_class.items()},
             "macro_avg": dict(self.macro_avg),
             "weighted_avg": dict(self.weighted_avg),
@@ -209,15 +209,13 @@ class EvaluationResult:
         }
 
 
-def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 256,
-                   precision: str = "auto") -> EvaluationResult:
+def evaluate_model(model, images, labels, tta: bool | str = False, batch_size: int = 256) -> EvaluationResult:
     """Classify ``images`` with ``model`` and compare with ``labels`` (integers 0..6).
 
     ``images`` are faces as the loaders give them (``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 0..255; anything
     :func:`~fer_helpers.preprocessing.prepare_faces` accepts works). ``tta=True`` averages the predictions for each
-    face and its mirror image. ``precision`` is :func:`~fer_helpers.inference.predict_proba`'s (``"auto"``: bfloat16
-    on CPUs that compute it natively, else float32). Labels of -1 (unknown emotion, e.g. an unlabeled test file)
-    raise ``ValueError``.
+    face and its mirror image, ``tta="tencrop"`` over ten crops (see :func:`~fer_helpers.inference.predict_proba`).
+    Labels of -1 (unknown emotion, e.g. an unlabeled test file) raise ``ValueError``.
     """
     from .inference import predict_proba
 
@@ -225,12 +223,11 @@ def evaluate_model(model, images, labels, tta: bool = False, batch_size: int = 2
     y_true = _check_labels(labels, n)
     if n == 0:
         raise ValueError("cannot evaluate on zero faces")
-    probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size, precision=precision)
+    probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size)
     return EvaluationResult.from_predictions(y_true, probabilities=probabilities, tta=tta)
 
 
-def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bool = False,
-                     precision: str = "float32") -> dict[float, float]:
+def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bool = False) -> dict[float, float]:
     """Accuracy of ``model`` on ``images`` blurred with a Gaussian of each standard deviation in ``sigmas`` (pixels).
 
     A diagnostic for a train/test mismatch in sharpness: a model trained on faces as sharp as its test faces scores
@@ -249,7 +246,7 @@ def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bo
     for sigma in sigmas:
         blurred = faces if sigma == 0 else np.stack([cv2.GaussianBlur(face, (0, 0), sigma) for face in faces])
         blurred = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)[..., None]  # as a blurred photo would arrive
-        scores[sigma] = evaluate_model(model, blurred, labels, tta=tta, precision=precision).accuracy
+        scores[sigma] = evaluate_model(model, blurred, labels, tta=tta).accuracy
     return scores
 
 
@@ -287,7 +284,7 @@ def format_report(result: EvaluationResult, title: str | None = None) -> str:
         lines += [title, ""]
     correct = int(np.trace(result.confusion))
     lines.append(
-        f"Accuracy: {result.accuracy:.2%} ({correct} of {result.n} faces)" + ("  [flip TTA]" if result.tta else "")
+        f"Accuracy: {result.accuracy:.2%} ({correct} of {result.n} faces)" + ({"tencrop": "  [ten-crop TTA]", True: "  [flip TTA]"}.get(result.tta, ""))
     )
     lines.append(
         f"Macro F1: {result.macro_avg.get('f1', float('nan')):.3f}   "
@@ -373,8 +370,8 @@ def learning_curves(history_or_log, show_learning_rate: bool | None = None, titl
     show_lr = lr_key is not None if show_learning_rate is None else bool(show_learning_rate)
 
     panels = [("loss", "Loss"), (acc_key, "Accuracy")]
-    with _figure_context():
-        fig, axes = _subplots(1, 3 if show_lr else 2, figsize=(15 if show_lr else 11, 4), squeeze=False)
+    with figure_context():
+        fig, axes = subplots(1, 3 if show_lr else 2, figsize=(15 if show_lr else 11, 4), squeeze=False)
         axes = axes[0]
         best = None
         if "val_loss" in df.columns and df["val_loss"].notna().any():
@@ -430,9 +427,9 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
     if cm.shape != (NUM_CLASSES, NUM_CLASSES):
         raise ValueError(f"confusion matrix must be {NUM_CLASSES}x{NUM_CLASSES}, got shape {cm.shape}")
     data = normalize_confusion(cm) if normalize else cm.astype(np.int64)
-    names = _class_labels()
-    with _figure_context():
-        fig, ax = _subplots(figsize=(8, 6.5))
+    names = class_labels()
+    with figure_context():
+        fig, ax = subplots(figsize=(8, 6.5))
         sns.heatmap(
             data,
             annot=True,
@@ -459,11 +456,11 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
 def per_class_figure(result: EvaluationResult, title: str | None = None):
     """Grouped bars of precision, recall and F1 per class, with each class's support under its name."""
     df = per_class_report(result)
-    names = _class_labels()
+    names = class_labels()
     x = np.arange(NUM_CLASSES)
     width = 0.27
-    with _figure_context():
-        fig, ax = _subplots(figsize=(10, 4.5))
+    with figure_context():
+        fig, ax = subplots(figsize=(10, 4.5))
         for j, metric in enumerate(("precision", "recall", "f1")):
             ax.bar(x + (j - 1) * width, df[metric].to_numpy(), width, label=metric)
         ax.set_xticks(x)
@@ -518,9 +515,9 @@ def misclassified_gallery(
         wrong = wrong[np.argsort(-confidence, kind="stable")]
     wrong = wrong[: max(0, int(max_faces))]
 
-    with _figure_context():
+    with figure_context():
         if wrong.size == 0:
-            fig, ax = _subplots(figsize=(4, 1.5))
+            fig, ax = subplots(figsize=(4, 1.5))
             ax.axis("off")
             ax.text(0.5, 0.5, "No misclassified faces", ha="center", va="center")
             return fig
@@ -528,7 +525,7 @@ def misclassified_gallery(
         faces = _faces2d(chosen)
         cols = min(ncols, len(wrong))
         rows = math.ceil(len(wrong) / cols)
-        fig, axes = _subplots(rows, cols, figsize=(1.9 * cols, 2.6 * rows + 0.4), squeeze=False)
+        fig, axes = subplots(rows, cols, figsize=(1.9 * cols, 2.6 * rows + 0.4), squeeze=False)
         flat = axes.ravel()
         for ax, face, i in zip(flat, faces, wrong):
             ax.imshow(face, cmap="gray", vmin=0, vmax=255)
@@ -581,11 +578,11 @@ def prediction_grid(
         truth = np.asarray(labels).astype(np.int64)[:count]
         if len(truth) < count:
             raise ValueError(f"got {len(truth)} labels for {count} faces")
-    names = _class_labels()
+    names = class_labels()
     pairs_per_row = max(1, min(int(pairs_per_row), count))
     rows = math.ceil(count / pairs_per_row)
-    with _figure_context():
-        fig, axes = _subplots(
+    with figure_context():
+        fig, axes = subplots(
             rows,
             2 * pairs_per_row,
             figsize=(5.2 * pairs_per_row, 1.9 * rows),
@@ -743,8 +740,8 @@ def grad_cam_figure(
     from .models import last_conv_layer_name
 
     layer_name = layer_name or last_conv_layer_name(model)
-    with _figure_context():
-        fig, axes = _subplots(2, count, figsize=(2.0 * count + 0.4, 5.2), squeeze=False)
+    with figure_context():
+        fig, axes = subplots(2, count, figsize=(2.0 * count + 0.4, 5.2), squeeze=False)
         for k in range(count):
             top, bottom = axes[0, k], axes[1, k]
             top.imshow(x[k, ..., 0], cmap="gray", vmin=0, vmax=255)
@@ -770,24 +767,23 @@ def grad_cam_figure(
 
 
 def evaluate_cli(args) -> int:
-    """``python -m fer_helpers evaluate --model PATH --data PATH [--split NAME] [--tta] [--json] [--batch-size N]
-    [--precision auto|float32|bfloat16]``.
+    """``python -m fer_helpers evaluate --model PATH --data PATH [--split NAME] [--tta [tencrop]] [--json]
+    [--batch-size N]``.
 
     With ``--json`` prints exactly one JSON object (accuracy, n, per_class, macro/weighted averages, confusion, split,
-    tta, precision, model, data); otherwise a readable report. Returns 0.
+    tta, model, data); otherwise a readable report. ``--tta tencrop`` also reports the single-pass and flip
+    accuracies (``accuracy_by_tta``). Returns 0.
     """
     from .data import load_dataset
-    from .inference import resolve_precision
     from .saving import load_face_model
 
     model_path = os.fspath(args.model)
     data_path = os.fspath(args.data)
     split = getattr(args, "split", None)
-    tta = bool(getattr(args, "tta", False))
+    tta = {None: False, False: False, True: True, "flip": True, "tencrop": "tencrop"}[getattr(args, "tta", None)]
     batch_size = int(getattr(args, "batch_size", 256) or 256)
     if batch_size <= 0:
         raise ValueError(f"--batch-size must be positive, got {batch_size}")
-    precision = resolve_precision(getattr(args, "precision", "auto") or "auto")
     if not os.path.exists(model_path):
         raise FileNotFoundError(f"model not found: {model_path}")
 
@@ -800,18 +796,22 @@ def evaluate_cli(args) -> int:
     if len(data.labels) == 0:
         raise ValueError(f"no faces to evaluate in {data_path}" + (f" (split {split})" if split else ""))
     model = load_face_model(model_path)  # inference only; checked: (48, 48, 1) faces in, 7 probabilities out
-    result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=batch_size, precision=precision)
+    result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=batch_size)
+    by_tta = {}
+    if tta == "tencrop":
+        for name, mode in (("single", False), ("flip", True)):
+            by_tta[name] = evaluate_model(model, data.images, data.labels, tta=mode, batch_size=batch_size).accuracy
+        by_tta["tencrop"] = result.accuracy
 
     if getattr(args, "json", False):
-        payload = {"model": model_path, "data": data_path, "split": split, "precision": precision}
+        payload = {"model": model_path, "data": data_path, "split": split}
         payload.update(result.to_dict())
+        if by_tta:
+            payload["accuracy_by_tta"] = by_tta
         print(json.dumps(payload))
     else:
-        print(
-            format_report(
-                result,
-                title=f"Model: {model_path}\nData:  {data_path} ({f'split {split}' if split else 'all rows'}, "
-                f"{result.n} faces, {precision})",
-            )
-        )
+        print(format_report(result, title=f"Model: {model_path}\nData:  {data_path} "
+                                          f"({f'split {split}' if split else 'all rows'}, {result.n} faces)"))
+        if by_tta:
+            print("Accuracy by test-time augmentation: " + ", ".join(f"{k} {v:.2%}" for k, v in by_tta.items()))
     return 0

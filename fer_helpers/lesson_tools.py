@@ -40,6 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from .models import float32_model  # noqa: F401  (re-exported: the lessons call it from here)
+from .plotting import subplots
 
 # ------------------------------------------------------------------------------------------------ model for the lessons
 @dataclasses.dataclass
@@ -296,9 +297,9 @@ class CascadeScan:
 
 
 def _gray(image) -> np.ndarray:
-    from .recognizer import _gray_uint8, load_image
+    from .recognizer import gray_uint8, load_image
 
-    return _gray_uint8(load_image(image))
+    return gray_uint8(load_image(image))
 
 
 def _stage_tables(stage: HaarStage, features) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -407,12 +408,6 @@ def _rgb(image) -> np.ndarray:
     return cv2.cvtColor(to_bgr(image), cv2.COLOR_BGR2RGB)
 
 
-def _subplots(*args, **kwargs):
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, **kwargs)
-
-
 def feature_pattern(cascade: HaarCascade, stage: int, index: int) -> np.ndarray:
     """Where stump ``index`` of ``stage`` expects a face to be brighter (+1) or darker (-1) than the rest (0: unused).
 
@@ -441,7 +436,7 @@ def haar_features_figure(window, cascade: HaarCascade | None = None, stage: int 
     face = cv2.resize(_gray(window), cascade.window, interpolation=cv2.INTER_AREA).astype(float)
     st = cascade.stages[stage]
     n = min(n, len(st))
-    fig, axes = _subplots(1, n, figsize=(1.75 * n, 2.25), squeeze=False)
+    fig, axes = subplots(1, n, figsize=(1.75 * n, 2.25), squeeze=False)
     for i, ax in enumerate(axes[0]):
         pattern = feature_pattern(cascade, stage, i)
         shown = np.where(pattern > 0, 0.45 * face + 0.55 * 255, np.where(pattern < 0, 0.45 * face, face))
@@ -457,7 +452,7 @@ def haar_features_figure(window, cascade: HaarCascade | None = None, stage: int 
 
 def cascade_funnel_figure(scan: CascadeScan, title: str | None = None):
     """Windows still in the race after each stage (log scale): the cascade's attentional funnel."""
-    fig, ax = _subplots(figsize=(8, 3))
+    fig, ax = subplots(figsize=(8, 3))
     stages = np.arange(len(scan.reached))
     ax.bar(stages, np.maximum(scan.reached, 0.8), color="#4c72b0")
     ax.set_yscale("log")
@@ -499,7 +494,7 @@ def detection_comparison_figure(image, settings: Sequence[dict], ncols: int = 3,
     image = to_bgr(image)
     aspect = image.shape[0] / image.shape[1]
     title_height = 2.4 * fontsize / 72  # two lines of title, in inches
-    fig, axes = _subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + title_height) * nrows), squeeze=False,
+    fig, axes = subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + title_height) * nrows), squeeze=False,
                           dpi=dpi)
     for ax, setting in zip(axes.ravel(), settings):
         detector = FaceDetector(**setting)
@@ -591,7 +586,7 @@ def make_demo_video(path, image=None, frames: int = 36, size: tuple[int, int] = 
     """
     import cv2
 
-    from .recognizer import _open_writer, sample_photo, to_bgr
+    from .recognizer import open_video_writer, sample_photo, to_bgr
 
     if int(frames) != frames or frames < 1:
         raise ValueError(f"frames must be a positive integer, got {frames!r}")
@@ -601,7 +596,7 @@ def make_demo_video(path, image=None, frames: int = 36, size: tuple[int, int] = 
     aspect = out_w / out_h
     fx, fy, fw, fh = face
     centre_face = np.array([fx + fw / 2, fy + fh / 2])
-    writer = _open_writer(Path(path), fps, (out_w, out_h))
+    writer = open_video_writer(Path(path), fps, (out_w, out_h))
     try:
         for i in range(int(frames)):
             t = i / max(frames - 1, 1)
@@ -636,7 +631,7 @@ def images_figure(images: Sequence[np.ndarray], titles: Sequence[str] | None = N
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
     aspect = max(im.shape[0] / im.shape[1] for im in images)
-    fig, axes = _subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + 0.4) * nrows), squeeze=False,
+    fig, axes = subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + 0.4) * nrows), squeeze=False,
                           dpi=dpi)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")

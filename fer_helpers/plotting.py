@@ -21,7 +21,7 @@ _EMOJI_FONT_HINTS = ("emoji", "symbola", "segoe ui symbol")
 
 
 @functools.lru_cache(maxsize=None)
-def _emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
+def emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """``(extra font families, drawable flag per class)``.
 
     A class's emoji counts as drawable when the default font or an installed scalable emoji font (Noto Emoji,
@@ -69,20 +69,21 @@ def class_label(label: int, with_emoji: bool | None = None) -> str:
     if not 0 <= label < NUM_CLASSES:
         raise ValueError(f"label {label} is outside 0..{NUM_CLASSES - 1}")
     if with_emoji is None:
-        with_emoji = _emoji_support()[1][label]
+        with_emoji = emoji_support()[1][label]
     return f"{EMOJIS[label]} {EMOTIONS[label]}" if with_emoji else EMOTIONS[label]
 
 
-def _class_labels() -> list[str]:
+def class_labels() -> list[str]:
+    """:func:`class_label` of every class, in label order."""
     return [class_label(i) for i in range(NUM_CLASSES)]
 
 
 @contextlib.contextmanager
-def _figure_context():
+def figure_context():
     """Font fallback to the emoji fonts (if any) while a figure's texts are created."""
     import matplotlib
 
-    extra = _emoji_support()[0]
+    extra = emoji_support()[0]
     if not extra:
         yield
         return
@@ -91,7 +92,8 @@ def _figure_context():
         yield
 
 
-def _subplots(*args, **kwargs):
+def subplots(*args, **kwargs):
+    """``matplotlib.pyplot.subplots``, importing pyplot only when a figure is drawn."""
     import matplotlib.pyplot as plt
 
     return plt.subplots(*args, **kwargs)
@@ -106,8 +108,8 @@ def face_grid(images, labels=None, predictions=None, probabilities=None, ncols: 
         raise ValueError("no faces to show")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    with _figure_context():
-        fig, axes = _subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
+    with figure_context():
+        fig, axes = subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
         axes = axes.ravel()
         for i, ax in enumerate(axes):
             ax.axis("off")
@@ -145,8 +147,8 @@ def class_balance_figure(labels, usage=None, title: str = "Faces per emotion"):
     if usage is not None:
         df["Usage"] = np.asarray(usage)
         hue = "Usage"
-    with _figure_context():
-        fig, ax = _subplots(figsize=(9, 4))
+    with figure_context():
+        fig, ax = subplots(figsize=(9, 4))
         hue_order = [u for u in USAGES if u in set(df["Usage"])] if hue else None
         sns.countplot(data=df, x="emotion", hue=hue, order=order, hue_order=hue_order, ax=ax)
         for container in ax.containers:
@@ -163,7 +165,7 @@ def class_balance_figure(labels, usage=None, title: str = "Faces per emotion"):
 def pixel_histogram_figure(*arrays, names=None, bins: int = 64, title: str = "Pixel values"):
     """Histograms of pixel values, one panel per array (e.g. before and after normalisation)."""
     names = names or [f"array {i}" for i in range(len(arrays))]
-    fig, axes = _subplots(1, len(arrays), figsize=(4.5 * len(arrays), 3), squeeze=False)
+    fig, axes = subplots(1, len(arrays), figsize=(4.5 * len(arrays), 3), squeeze=False)
     for ax, arr, name in zip(axes[0], arrays, names):
         arr = np.asarray(arr).ravel()
         ax.hist(arr, bins=bins, color="steelblue")

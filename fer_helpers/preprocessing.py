@@ -26,7 +26,8 @@ INPUT_SHAPE: tuple[int, int, int] = (FACE_SIZE, FACE_SIZE, 1)
 PIXEL_RANGE: tuple[int, int] = (0, 255)
 
 
-def _to_gray(image: np.ndarray, color: str) -> np.ndarray:
+def to_gray(image: np.ndarray, color: str) -> np.ndarray:
+    """A 2-D gray copy of a gray, BGR(A) or RGB(A) image (``color``: ``"bgr"`` or ``"rgb"``)."""
     import cv2
 
     if image.ndim == 2:
@@ -47,7 +48,8 @@ def _to_gray(image: np.ndarray, color: str) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image), code)
 
 
-def _to_uint8(image: np.ndarray) -> np.ndarray:
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """``image`` as uint8 0..255 (floats in [0, 1] and uint16 are scaled); a ValueError for values out of range."""
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.bool_:
@@ -89,7 +91,7 @@ def prepare_face(image, color: str = "bgr") -> np.ndarray:
     image = np.asarray(image)
     if image.size == 0:
         raise ValueError(f"image is empty (shape {image.shape})")
-    gray = _to_uint8(_to_gray(image, color))
+    gray = to_uint8(to_gray(image, color))
     h, w = gray.shape
     if (h, w) != (FACE_SIZE, FACE_SIZE):
         shrinking = h > FACE_SIZE or w > FACE_SIZE

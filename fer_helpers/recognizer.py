@@ -36,7 +36,7 @@ import numpy as np
 
 from .inference import predict_proba
 from .labels import EMOJIS, EMOTIONS
-from .preprocessing import _to_gray, _to_uint8
+from .preprocessing import to_gray, to_uint8
 
 #: The cascade shipped with opencv-python 4.x under ``cv2.data.haarcascades``.
 CASCADE_NAME = "haarcascade_frontalface_default.xml"
@@ -100,7 +100,7 @@ def to_bgr(image) -> np.ndarray:
     """A BGR uint8 copy of any image :func:`load_image` accepts (what :func:`annotate` draws on)."""
     import cv2
 
-    array = _to_uint8(load_image(image))
+    array = to_uint8(load_image(image))
     if array.ndim == 2 or array.shape[2] == 1:
         return cv2.cvtColor(np.ascontiguousarray(array.reshape(array.shape[:2])), cv2.COLOR_GRAY2BGR)
     if array.shape[2] == 4:
@@ -108,8 +108,9 @@ def to_bgr(image) -> np.ndarray:
     return np.array(array, copy=True)
 
 
-def _gray_uint8(image: np.ndarray) -> np.ndarray:
-    return _to_uint8(_to_gray(image, "bgr"))
+def gray_uint8(image: np.ndarray) -> np.ndarray:
+    """A BGR(A) or gray image as 2-D gray uint8, what the face detector reads."""
+    return to_uint8(to_gray(image, "bgr"))
 
 
 # ---------------------------------------------------------------------------------------------------------- detection
@@ -179,7 +180,7 @@ class FaceDetector:
         """Face boxes ``(K, 4)`` as int ``(x, y, w, h)`` in the image's pixels, left to right; ``(0, 4)`` if none."""
         import cv2
 
-        gray = _gray_uint8(load_image(image))
+        gray = gray_uint8(load_image(image))
         h, w = gray.shape
         scale = 1.0
         if self.max_side is not None and max(h, w) > self.max_side:
@@ -211,7 +212,7 @@ class FaceDetector:
         """
         import cv2
 
-        gray_full = _gray_uint8(load_image(image))
+        gray_full = gray_uint8(load_image(image))
         H, W = gray_full.shape
         found = []
         for x, y, w, h in np.asarray(boxes, dtype=int).reshape(-1, 4):
@@ -324,42 +325,17 @@ def _default_model():
         raise ValueError(f"the pretrained model could not be loaded ({type(exc).__name__}: {exc}); {hint}") from exc
 
 
-class _CompiledModel:
-    """A model whose forward pass runs as one TensorFlow graph.
-
-    Calling a Keras model eagerly dispatches every layer from Python (about 40 ms for the default network on a CPU,
-    whatever the batch size); the same call traced once with ``tf.function`` takes a few milliseconds. For a single
-    photo the one-off tracing (about a second) is not worth it, for video it is.
-    """
-
-    def __init__(self, model):
-        import tensorflow as tf
-
-        self._model = model
-        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False)
-
-    def __call__(self, x, training=False):
-        return self._fn(x)
-
-    def __getattr__(self, name):
-        if name == "_model":  # not set yet (e.g. during copying): no recursion
-            raise AttributeError(name)
-        return getattr(self._model, name)
-
-
 class EmotionRecognizer:
     """Detect faces and classify their emotions: ``EmotionRecognizer(model)(image) -> [FaceResult, ...]``.
 
     ``model``: a Keras model, a model file (``.keras``, ``.h5`` or ``.json``; see :func:`fer_helpers.saving.load_model`)
     or ``None`` for the shipped pretrained model. ``detector``: a :class:`FaceDetector`; when not given one is built
     from ``scale_factor``, ``min_neighbors``, ``min_size`` and ``max_side``. ``tta``: flip test-time augmentation.
-    ``compiled``: run the model as a traced graph (much faster per call, costs about a second once); ``None`` (the
-    default) switches to it from the third image on, i.e. for video and batches but not for a single photo.
     """
 
     def __init__(self, model=None, detector: FaceDetector | None = None, scale_factor: float = 1.1,
                  min_neighbors: int = 5, min_size: tuple[int, int] = (48, 48), tta: bool = False,
-                 max_side: int | None = DEFAULT_MAX_SIDE, compiled: bool | None = None):
+                 max_side: int | None = DEFAULT_MAX_SIDE):
         if model is None:
             model = _default_model()
         elif isinstance(model, (str, os.PathLike)):
@@ -375,12 +351,10 @@ class EmotionRecognizer:
             scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size, max_side=max_side
         )
         self.tta = bool(tta)
-        self.compiled = compiled
-        self._calls = 0
 
     @property
     def model(self):
-        """The Keras model; assigning a new one drops the traced graph of the old one."""
+        """The Keras model."""
         return self._model
 
     @model.setter
@@ -388,25 +362,6 @@ class EmotionRecognizer:
         if not hasattr(model, "output_shape") or not callable(model):
             raise TypeError(f"model must be a Keras model or a model file path, got {type(model).__name__}")
         self._model = model
-        self._compiled_model = None
-
-    def _classifier(self):
-        self._calls += 1
-        use = self.compiled if self.compiled is not None else self._calls > 2
-        if not use:
-            return self.model
-        if self._compiled_model is None:
-            try:
-                import keras
-
-                if keras.backend.backend() != "tensorflow":
-                    self.compiled = False
-                    return self.model
-                self._compiled_model = _CompiledModel(self.model)
-            except ImportError:  # pragma: no cover
-                self.compiled = False
-                return self.model
-        return self._compiled_model
 
     def classify(self, image, boxes) -> list[FaceResult]:
         """Classify the faces at ``boxes`` (``(x, y, w, h)`` rows) of ``image``, all in one batch."""
@@ -415,7 +370,7 @@ class EmotionRecognizer:
         if len(boxes) == 0:
             return []
         crops = [image[y:y + h, x:x + w] for x, y, w, h in boxes]
-        probs = predict_proba(self._classifier(), crops, tta=self.tta)
+        probs = predict_proba(self.model, crops, tta=self.tta)
         results = []
         for box, p in zip(boxes, probs):
             k = int(np.argmax(p))
@@ -631,7 +586,8 @@ def _open_capture(source):
     return cap, str(path)
 
 
-def _open_writer(path: Path, fps: float, size: tuple[int, int]):
+def open_video_writer(path: Path, fps: float, size: tuple[int, int]):
+    """An OpenCV ``VideoWriter`` for ``path`` (.mp4, .m4v, .mov or .avi); errors name the file."""
     import cv2
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -651,8 +607,8 @@ def process_video(source, output=None, every_n: int = 1, show: bool | None = Non
 
     ``source``: a video path, or a camera index (``0`` is the default webcam). ``output``: annotated video to write
     (``.mp4`` with the ``mp4v`` codec, or ``.avi``), at the source's frame rate. ``every_n``: classify every n-th
-    frame only and draw the last results on the frames in between (faces move little in 1/10 s; this multiplies the
-    frame rate). ``show``: display frames with ``cv2.imshow`` (press q or Esc to stop); ``None`` means only when a
+    frame only and draw the last results on the frames in between (faces move little between frames; this multiplies
+    the frame rate). ``show``: display frames with ``cv2.imshow`` (press q or Esc to stop); ``None`` means only when a
     display is available (:func:`display_available`), so it never needs a window. ``max_frames``: stop after this
     many frames (a camera runs until then, or until q). ``on_frame(index, annotated_frame, results)`` is called for
     every frame (e.g. to show frames in a notebook). ``track=True`` searches the whole frame only every 10th
@@ -706,7 +662,7 @@ def process_video(source, output=None, every_n: int = 1, show: bool | None = Non
             size = (annotated.shape[1], annotated.shape[0])
             if output is not None:
                 if writer is None:
-                    writer = _open_writer(output, source_fps, size)
+                    writer = open_video_writer(output, source_fps, size)
                 writer.write(annotated)
             if on_frame is not None:
                 on_frame(frames, annotated, results)

@@ -6,8 +6,6 @@ The pieces, each usable on its own from a notebook:
   same seed on the same machine gives the same weights (slower; off by default).
 * :func:`make_dataset`: shuffle, batch, augment on the fly, prefetch. Labels are one-hot (so label smoothing works)
   and optional per-sample weights carry the class weights.
-* :func:`distillation_targets`: knowledge distillation, soft targets from one or more teacher models computed on
-  each augmented batch (``train``'s ``teachers``).
 * :func:`make_callbacks`: CSVLogger, EarlyStopping (restoring the best weights), ReduceLROnPlateau, ModelCheckpoint
   (best model as ``.keras``), TensorBoard and BackupAndRestore, all monitoring Keras 3 names (``val_accuracy``).
 * :func:`train`: everything together, writing a run directory that an interrupted run resumes from.
@@ -22,7 +20,6 @@ import dataclasses
 import json
 import os
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,13 +33,10 @@ BEST_MODEL = "best_model.keras"
 CSV_LOG = "training_log.csv"
 METRICS = "metrics.json"
 BACKUP_DIR = "backup"
-AVERAGED_MODEL = "averaged_model.keras"
-AVERAGING_DIR = "averaging"
 TENSORBOARD_DIR = "logs"
 MONITOR = "val_accuracy"
 #: EarlyStopping's ``min_delta``: a smaller rise of the monitored score does not count as progress (notebook 5).
 MIN_DELTA = 0.001
-DEFAULT_DISTILL_WEIGHT = 0.5
 
 
 def set_seed(seed: int = 0, deterministic: bool = False) -> None:
@@ -83,7 +77,7 @@ def class_weights(labels, method: str = "balanced", max_weight: float | None = 1
 
 def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0,
                  sample_weights: dict[int, float] | None = None, drop_remainder: bool = False,
-                 warp: str = "bicubic", teacher=None):
+                 warp: str = "bicubic"):
     """A ``tf.data.Dataset`` of ``(faces, one_hot_labels[, sample_weights])`` batches.
 
     ``images``: ``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 (0..255; the model rescales). ``augment``: a preset
@@ -119,72 +113,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
         ds = ds.map(apply, num_parallel_calls=None)  # sequential: see the docstring
     else:
         ds = ds.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
-    if teacher is not None:
-        ds = ds.map(lambda x, y, *rest: (x, teacher(x, y), *rest), num_parallel_calls=None)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def load_teachers(paths) -> list:
-    """The saved models at ``paths``, checked to be usable as distillation teachers: each must take the series'
-    ``(48, 48, 1)`` faces and return probabilities over the 7 emotions (a softmax output). Errors name the file."""
-    import keras
-
-    from .saving import load_model
-
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    if not paths:
-        raise ValueError("teachers: give at least one saved model")
-    probe = np.linspace(0, 255, 2 * 48 * 48, dtype=np.float32).reshape(2, 48, 48, 1)
-    models = []
-    for path in paths:
-        model = load_model(path, compile=False)  # errors name the file
-        if tuple(model.input_shape[1:]) != (48, 48, 1) or model.output_shape[-1] != NUM_CLASSES:
-            raise ValueError(f"teacher {path}: expects input {model.input_shape} and gives {model.output_shape}; a "
-                             f"teacher must map (48, 48, 1) faces to {NUM_CLASSES} class probabilities")
-        out = np.asarray(keras.ops.convert_to_numpy(model(probe, training=False)), dtype=np.float64)
-        if out.min() < 0 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
-            raise ValueError(f"teacher {path}: its outputs are not probabilities (rows must be >= 0 and sum to 1); "
-                             "distillation needs a model that ends in a softmax")
-        models.append(model)
-    return models
-
-
-def distillation_targets(teachers, weight: float = 0.5, tta: bool = False, precision: str = "auto"):
-    """Knowledge distillation (Hinton et al., 2015): a function ``(faces, one_hot) -> targets`` that mixes each
-    label with the mean probabilities of ``teachers`` (models, e.g. from :func:`load_teachers`) on the same faces,
-    ``(1 - weight) * one_hot + weight * teacher``.
-
-    Cross-entropy against these targets is ``(1 - weight) * CE(label) + weight * CE(teacher)``: the distillation
-    loss at temperature 1. The teachers' probabilities carry what a one-hot label cannot: that a face labelled Fear
-    also looks a little Surprised. Averaging several teachers (an ensemble) gives better targets than any one of
-    them, and the student is still one model of its own size and inference cost. :func:`make_dataset` calls the
-    function after augmentation, so the teachers judge the augmented face the student sees, not the original (the
-    "consistent teacher" of Beyer et al., 2022). ``tta=True`` averages each teacher over the face and its mirror
-    image as well (twice the teachers' cost). The teachers run as :func:`~fer_helpers.models.fold_for_inference`
-    copies, in bfloat16 on CPUs that compute it natively (``precision="auto"``).
-
-    The training ``accuracy`` Keras reports then counts agreement with each target's top class, which is the
-    teachers' choice wherever they are confident; ``val_accuracy`` still uses the plain labels. Label smoothing, if
-    the loss has any, applies on top of the mixed targets; the teachers' probabilities usually make it unnecessary.
-    """
-    import tensorflow as tf
-
-    from .inference import _runners, resolve_precision
-
-    if not 0 < weight <= 1:
-        raise ValueError(f"distill_weight must lie in (0, 1], got {weight}")
-    if not teachers:
-        raise ValueError("teachers: give at least one model")
-    dtype = resolve_precision(precision)
-    runners = [_runners(model, dtype)[0] for model in teachers]  # the folded copy predict_proba uses
-
-    def targets(faces, labels):
-        views = [faces, tf.reverse(faces, axis=[2])] if tta else [faces]
-        probs = [tf.cast(run(v, training=False), tf.float32) for run in runners for v in views]
-        teacher = tf.add_n(probs) / len(probs)
-        return (1.0 - weight) * tf.cast(labels, tf.float32) + weight * teacher
-
-    return targets
 
 
 def _augmentation_layer(augment, seed, warp):
@@ -224,122 +153,6 @@ class ResumableEarlyStopping:
                               restore_best_weights=True, verbose=1)
 
 
-def _save_average_state(state_dir: Path, mean: list, count: int, epoch: int) -> None:
-    """Write the running mean after ``epoch`` atomically; keep it and the one before, delete older states."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    final = state_dir / f"state-{epoch:05d}.npz"
-    tmp = state_dir / f"state-{epoch:05d}.tmp.npz"
-    np.savez(tmp, count=count, last_epoch=epoch, **{f"w{i}": w for i, w in enumerate(mean)})
-    os.replace(tmp, final)
-    for old in sorted(state_dir.glob("state-?????.npz"))[:-2]:
-        old.unlink()
-
-
-def _load_average_state(state_dir: Path, completed: int) -> tuple[list | None, int]:
-    """``(mean, count)`` of the newest saved state that covers only epochs before ``completed`` (``(None, 0)``
-    without one). A state written for an epoch that BackupAndRestore had not yet saved when the run was killed is
-    skipped: that epoch is trained again and must not count twice."""
-    for path in sorted(state_dir.glob("state-?????.npz"), reverse=True):
-        with np.load(path) as f:
-            if int(f["last_epoch"]) < completed:
-                n = len([k for k in f.files if k.startswith("w")])
-                return [f[f"w{i}"].astype(np.float64) for i in range(n)], int(f["count"])
-    return None, 0
-
-
-def weight_averaging(first_epoch: int, state_dir=None, completed_epochs: int = 0):
-    """A callback that keeps the running mean of the model's weights at the end of every epoch from ``first_epoch``
-    (0-based) on: stochastic weight averaging (SWA; Izmailov et al., 2018).
-
-    Late in training, with a learning rate that is not yet tiny, successive epochs end at different points around
-    a wide minimum; their average usually lies nearer its centre than any one of them and generalises better. The
-    average is one ordinary model of the same architecture and the same inference cost (not an ensemble).
-    Every weight is averaged, the BatchNormalization moving statistics included. The SWA paper recomputes those
-    with one pass over the training data instead; on the one pair of FER2013 checkpoints we tried, that made no
-    consistent difference (+0.2 points on PublicTest in a single pass, -0.35 with flip TTA).
-
-    ``callback.averaged_weights()`` returns the mean (``None`` before ``first_epoch`` has ended) and
-    ``callback.count`` the number of epochs in it. With ``state_dir`` the mean is saved after every epoch, so a run
-    resumed with ``completed_epochs`` (the epochs BackupAndRestore had saved) continues the same average; a state
-    newer than the backup (the run was killed between the two saves) is skipped, so no epoch counts twice.
-    """
-    import keras
-
-    if first_epoch < 0:
-        raise ValueError(f"first_epoch must be >= 0, got {first_epoch}")
-    state_dir = Path(state_dir) if state_dir is not None else None
-
-    class _WeightAveraging(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.mean, self.count = None, 0
-
-        def on_train_begin(self, logs=None):
-            if state_dir is not None and completed_epochs > 0:
-                self.mean, self.count = _load_average_state(state_dir, completed_epochs)
-
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch < first_epoch:
-                return
-            weights = self.model.get_weights()
-            if self.mean is None:
-                self.mean, self.count = [np.asarray(w, np.float64) for w in weights], 1
-            else:
-                if len(weights) != len(self.mean):
-                    raise ValueError("weight_averaging: the model's weights changed during training")
-                self.count += 1
-                for m, w in zip(self.mean, weights):
-                    m += (w - m) / self.count
-            if state_dir is not None:
-                _save_average_state(state_dir, self.mean, self.count, epoch)
-
-        def averaged_weights(self):
-            if self.mean is None:
-                return None
-            return [m.astype(w.dtype) for m, w in zip(self.mean, self.model.get_weights())]
-
-    return _WeightAveraging()
-
-
-def average_models(paths, out=None):
-    """The mean of the weights of several saved models of one architecture: a uniform "model soup" (Wortsman et
-    al., 2022).
-
-    :func:`weight_averaging` averages the epochs of one run; this averages the end points of separate runs. It works
-    only for runs fine-tuned from the same starting model (``--init-from``), which stay in one basin of the loss:
-    the mean of two networks trained apart from different random starts is a broken network, since their filters
-    are not in the same order. Every weight is averaged, the BatchNormalization statistics included. Returns a
-    float32 model of the first file's architecture, saved to ``out`` when given. Raises ValueError naming the file
-    whose network differs from the first one's.
-    """
-    from .models import float32_model
-    from .saving import load_model
-
-    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if len(paths) < 2:
-        raise ValueError(f"average_models needs at least two models, got {len(paths)}: {paths}")
-    first = float32_model(load_model(paths[0], compile=False))
-    shapes = [tuple(w.shape) for w in first.weights]
-    total = [np.asarray(w, np.float64) for w in first.get_weights()]
-    for path in paths[1:]:
-        model = load_model(path, compile=False)
-        if [tuple(w.shape) for w in model.weights] != shapes:
-            raise ValueError(f"average_models: {path} holds a different network ({model.count_params():,} "
-                             f"parameters) from {paths[0]} ({first.count_params():,} parameters)")
-        for t, w in zip(total, model.get_weights(), strict=True):
-            t += w
-    first.set_weights([(t / len(paths)).astype(w.dtype) for t, w in zip(total, first.get_weights(), strict=True)])
-    if out is not None:
-        save_model(first, out)
-    return first
-
-
-def average_cli(args) -> int:
-    average_models(args.models, args.out)
-    print(f"averaged the weights of {len(args.models)} models -> {args.out}")
-    return 0
-
-
 def _backup_epoch(out_dir: Path) -> int:
     """Epochs completed according to BackupAndRestore's metadata (0 if there is no backup)."""
     meta = out_dir / BACKUP_DIR / "training_metadata.json"
@@ -354,8 +167,7 @@ def stream_seed(seed: int, start_epoch: int = 0) -> int:
     BackupAndRestore restores the weights and the optimizer, not the random state of the data pipeline or of the
     Dropout layers. Seeded again with the run's own seed, a resumed session would replay exactly the batches of the
     first session's first epochs, with the same augmentation draws and dropout masks, on a model that has already
-    seen them: it memorises them (in one 40-epoch run resumed after epoch 24, training accuracy jumped from 76% to
-    81% while PublicTest did not move). A session that starts after ``start_epoch`` finished epochs therefore draws
+    seen them: it memorises them. A session that starts after ``start_epoch`` finished epochs therefore draws
     from a seed derived from ``(seed, start_epoch)``; a run that is never interrupted uses ``seed`` itself, and every
     run remains reproducible given where it was interrupted.
     """
@@ -544,20 +356,16 @@ class TrainConfig:
     val_fraction: float = 0.1
     precision: str = "float32"  # or "mixed_bfloat16" (CPUs with AVX512-BF16, TPUs), "mixed_float16" (GPUs)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
-    init_from: str | None = None  # warm start: a saved model (same or narrower architecture) to start from
-    average_epochs: int = 0  # > 0: also save the mean of the weights of the last N epochs (weight_averaging)
-    teachers: list = dataclasses.field(default_factory=list)  # saved models to distil from (distillation_targets)
-    distill_weight: float = DEFAULT_DISTILL_WEIGHT  # with teachers: the teachers' share of each training target
-    teacher_tta: bool = False  # with teachers: average each over the face and its mirror image
+    init_from: str | None = None  # warm start: a saved model of the same architecture to start from
 
     def validate(self) -> None:
         import math
 
-        for name in ("epochs", "batch_size", "warmup_epochs", "patience", "lr_patience", "seed", "average_epochs"):
+        for name in ("epochs", "batch_size", "warmup_epochs", "patience", "lr_patience", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ValueError(f"{name} must be an integer, got {value!r}")
-        for name in ("learning_rate", "label_smoothing", "val_fraction", "distill_weight"):
+        for name in ("learning_rate", "label_smoothing", "val_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
@@ -580,8 +388,6 @@ class TrainConfig:
             raise ValueError(f"model_kwargs must be a dict, got {self.model_kwargs!r}")
         if self.schedule not in ("plateau", "cosine", "constant"):
             raise ValueError(f"schedule must be 'plateau', 'cosine' or 'constant', got {self.schedule!r}")
-        if not 0 <= self.average_epochs <= self.epochs:
-            raise ValueError(f"average_epochs must lie between 0 and epochs ({self.epochs}), got {self.average_epochs}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         from .augment import WARPS
@@ -592,17 +398,10 @@ class TrainConfig:
             raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
         if self.init_from is not None and not Path(self.init_from).is_file():
             raise ValueError(f"init_from: no model file at {self.init_from}")
-        if not 0 < self.distill_weight <= 1:
-            raise ValueError(f"distill_weight must lie in (0, 1], got {self.distill_weight}")
-        if isinstance(self.teachers, (str, Path)):
-            raise ValueError(f"teachers must be a list of model files, got the single {type(self.teachers).__name__} "
-                             f"{str(self.teachers)!r}: write teachers=[{str(self.teachers)!r}]")
-        if not self.teachers and (self.teacher_tta or self.distill_weight != DEFAULT_DISTILL_WEIGHT):
-            raise ValueError("distill_weight and teacher_tta only apply to distillation: give teachers (--teacher) "
-                             "as well, or leave them out")
-        for path in self.teachers:
-            if not Path(path).is_file():
-                raise ValueError(f"teachers: no model file at {path}")
+
+
+#: Settings of runs saved before distillation and weight averaging were removed, with their "off" values
+_REMOVED_SETTINGS = {"average_epochs": 0, "teachers": [], "distill_weight": 0.5, "teacher_tta": False}
 
 
 def _read_config(config_file: Path) -> TrainConfig:
@@ -615,6 +414,11 @@ def _read_config(config_file: Path) -> TrainConfig:
                          "output directory") from None
     if not isinstance(saved, dict):
         raise ValueError(f"{config_file}: expected a JSON object of training settings, got {type(saved).__name__}")
+    for key, default in _REMOVED_SETTINGS.items():  # runs saved before these features left the package
+        if saved.get(key, default) != default:
+            raise ValueError(f"{config_file}: {key} {saved[key]!r}: this run used a feature removed from the "
+                             "package; resume it with the commit that trained it (git checkout ee7f1ef)")
+        saved.pop(key, None)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(saved) - known)
     if unknown:
@@ -650,11 +454,6 @@ class TrainResult:
     def best_model_path(self) -> Path:
         return self.out_dir / BEST_MODEL
 
-    @property
-    def averaged_model_path(self) -> Path | None:
-        """The weight-averaged model (``average_epochs > 0``), or None when the run wrote none."""
-        path = self.out_dir / AVERAGED_MODEL
-        return path if path.exists() else None
 
 
 def _split_data(data, val_fraction: float, seed: int):
@@ -683,27 +482,17 @@ def interrupt_after(epochs: int):
     return _Interrupt()
 
 
-def warm_start(model, path, seed: int = 0) -> None:
-    """Start ``model`` from the weights of the saved model at ``path``, e.g. to give a finished run a new schedule.
-
-    The saved network must be ``model``'s architecture, or a narrower version of it (fewer filters or units, same
-    layers): it is then widened without changing its predictions (:func:`fer_helpers.models.widen_weights`,
-    Net2WiderNet), so a wider model starts where the narrower one finished. Raises ValueError naming the file when
-    the networks are otherwise different.
-    """
-    from .models import widen_weights
+def warm_start(model, path) -> None:
+    """Start ``model`` from the weights of the saved model at ``path`` (the same architecture), e.g. to give a
+    finished run a new schedule. Raises ValueError naming the file when the networks differ."""
     from .saving import load_model
 
     source = load_model(path, compile=False)  # any format the series saves; errors name the file
-    if [tuple(w.shape) for w in model.weights] == [tuple(w.shape) for w in source.weights]:
-        model.set_weights(source.get_weights())
-        return
-    try:
-        widen_weights(source, model, seed=seed)
-    except ValueError as err:
+    if [tuple(w.shape) for w in model.weights] != [tuple(w.shape) for w in source.weights]:
         raise ValueError(f"init_from: {path} holds a different network ({source.count_params():,} parameters) from "
-                         f"the {model.name!r} being trained ({model.count_params():,} parameters): {err}") from None
-    print(f"init_from: widened {path} ({source.count_params():,} parameters) to {model.count_params():,} parameters")
+                         f"the {model.name!r} being trained ({model.count_params():,} parameters); a warm start "
+                         "needs the same architecture (model and model_kwargs)")
+    model.set_weights(source.get_weights())
 
 
 def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, strategy=None,
@@ -764,12 +553,8 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         data = load_fer2013(data)
     train_set, val_set = _split_data(data, config.val_fraction, config.seed)
     weights = class_weights(train_set.labels) if config.class_weights else None
-    teacher = None
-    if config.teachers:
-        teacher = distillation_targets(load_teachers(config.teachers), config.distill_weight, config.teacher_tta)
     train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=seed, sample_weights=weights, warp=config.warp,
-                            teacher=teacher)
+                            augment=config.augment, seed=seed, sample_weights=weights, warp=config.warp)
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
@@ -779,7 +564,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     with strategy.scope():
         model = build_model(config.model, **config.model_kwargs)
         if config.init_from is not None:
-            warm_start(model, config.init_from, seed=config.seed)
+            warm_start(model, config.init_from)
         if config.schedule == "cosine":
             lr = cosine_schedule(config.learning_rate, steps * config.epochs, steps * config.warmup_epochs)
         else:  # "plateau" (ReduceLROnPlateau lowers it) or "constant"
@@ -790,12 +575,6 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     extra = list(callbacks)
     callbacks = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau",
                                lr_patience=config.lr_patience, resume_state=state)
-    averaging = None
-    if config.average_epochs:
-        if not resume:
-            shutil.rmtree(out_dir / AVERAGING_DIR, ignore_errors=True)
-        averaging = weight_averaging(config.epochs - config.average_epochs, out_dir / AVERAGING_DIR, completed)
-        callbacks.insert(-1, averaging)  # before BackupAndRestore: see weight_averaging on a kill between the two
     callbacks += extra
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
@@ -836,8 +615,6 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
         "data": data.source,
         "classes": list(EMOTIONS),
     }
-    if averaging is not None:
-        metrics.update(_save_averaged(model, averaging, out_dir, val_ds, config))
     prev = out_dir / METRICS
     if resume and prev.exists():
         try:
@@ -851,30 +628,6 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     return TrainResult(best, history, metrics, out_dir)
 
 
-def _save_averaged(model, averaging, out_dir: Path, val_ds, config: TrainConfig) -> dict:
-    """Write ``averaged_model.keras`` (float32) from the weight-averaging callback; its metrics for metrics.json."""
-    import keras
-
-    from .models import float32_model
-
-    weights = averaging.averaged_weights()
-    if weights is None:
-        print(f"weight averaging: training stopped before epoch {config.epochs - config.average_epochs + 1}, the "
-              f"first of the {config.average_epochs} to average; no {AVERAGED_MODEL} written")
-        shutil.rmtree(out_dir / AVERAGING_DIR, ignore_errors=True)
-        return {"averaged_epochs": 0}
-    model.set_weights(weights)
-    keras.mixed_precision.set_global_policy("float32")
-    averaged = float32_model(model)  # a float32 copy of a mixed-precision model, else the model itself
-    compile_model(averaged, config.learning_rate, config.label_smoothing, config.optimizer)
-    save_model(averaged, out_dir / AVERAGED_MODEL)
-    loss, acc = averaged.evaluate(val_ds, verbose=0)
-    shutil.rmtree(out_dir / AVERAGING_DIR, ignore_errors=True)  # finished, like backup/
-    print(f"averaged the weights of {averaging.count} epochs: val_accuracy {acc:.4f} -> {out_dir / AVERAGED_MODEL}")
-    return {"averaged_epochs": int(averaging.count), "averaged_val_accuracy": float(acc),
-            "averaged_val_loss": float(loss)}
-
-
 def train_cli(args) -> int:
     from .data import locate_fer2013
 
@@ -885,9 +638,7 @@ def train_cli(args) -> int:
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                          augment=args.augment, warp=args.warp, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
-                         precision=args.precision, init_from=args.init_from, average_epochs=args.average_epochs,
-                         teachers=args.teacher or [], teacher_tta=args.teacher_tta,
-                         distill_weight=DEFAULT_DISTILL_WEIGHT if args.distill_weight is None else args.distill_weight,
+                         precision=args.precision, init_from=args.init_from,
                          model_kwargs={"filters": args.filters} if args.filters else {})
     result = train(data, args.out, config, resume=args.resume)
     m = result.metrics

@@ -1,17 +1,14 @@
 """Ship a finished training run as the package's pretrained model and write its model card.
 
     python scripts/make_model_card.py RUN_DIR [--data ../shared/fer2013/fer2013.csv.gz] [--faces-per-second N]
-        [--faces-per-second-float32 N] [--averaged] [--resumed-after E1,E2] [--wall-time-s S]
-    python scripts/make_model_card.py --rewrite [--data ...] [--faces-per-second N] [--faces-per-second-float32 N]
+        [--resumed-after E1,E2] [--wall-time-s S]
+    python scripts/make_model_card.py --rewrite [--data ...] [--faces-per-second N]
 
-Copies RUN_DIR/best_model.keras (RUN_DIR/averaged_model.keras with ``--averaged``: the run's weight average, see
-``train --average-epochs``), without optimizer state, to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
-the PublicTest rows with and without flip TTA, in float32 and in bfloat16 (the precision ``predict_proba`` picks on
-CPUs that compute bfloat16 natively), and writes fer_helpers/pretrained/fer_vgg.json (the numbers),
+Copies RUN_DIR/best_model.keras, without optimizer state, to fer_helpers/pretrained/fer_vgg.keras, evaluates it on
+the PublicTest rows with and without flip TTA, and writes fer_helpers/pretrained/fer_vgg.json (the numbers),
 docs/MODEL_CARD.md and docs/model_card_confusion.png (a confusion matrix: numbers only, no faces). A run that was
-warm-started (``--init-from``) is described with the runs it started from, followed back through ``init_from``.
-PrivateTest is never read: it is held out for independent evaluation. ``--rewrite`` keeps the shipped model and
-its recorded recipe, measures it again and rewrites the card and the JSON (after a change of the card's text).
+warm-started (``--init-from``) is described with the runs it started from. PrivateTest is never read.
+``--rewrite`` keeps the shipped model and its recorded recipe, measures it again and rewrites the card and the JSON.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import argparse
 import inspect
 import json
 import os
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -44,10 +40,6 @@ def main() -> None:
     p.add_argument("--data", default=str(ROOT.parent / "shared/fer2013/fer2013.csv.gz"))
     p.add_argument("--faces-per-second", type=float, default=None,
                    help="batched inference throughput printed by benchmarks/bench_inference.py for this model")
-    p.add_argument("--faces-per-second-float32", type=float, default=None,
-                   help="the same benchmark's predict_proba float32 figure, where the default precision is bfloat16")
-    p.add_argument("--averaged", action="store_true",
-                   help="ship the run's averaged_model.keras (train --average-epochs) instead of best_model.keras")
     p.add_argument("--resumed-after", default="",
                    help="comma-separated epochs after which the (last) run was interrupted and resumed, for the card")
     p.add_argument("--wall-time-s", type=float, default=None,
@@ -66,7 +58,6 @@ def main() -> None:
 
     matplotlib.use("Agg")
 
-    from fer_helpers.inference import resolve_precision
     from fer_helpers.models import float32_model
     from fer_helpers.pretrained import INFO_FILE, MODEL_FILE
 
@@ -74,25 +65,20 @@ def main() -> None:
         info = json.loads(INFO_FILE.read_text())
         model = keras.models.load_model(MODEL_FILE, compile=False)
         report = _measure(model, args.data, info)
-        for key, value in (("faces_per_second", args.faces_per_second),
-                           ("faces_per_second_float32", args.faces_per_second_float32)):
-            if value is not None:
-                info[key] = value
+        if args.faces_per_second is not None:
+            info["faces_per_second"] = args.faces_per_second
         _write(info, report, INFO_FILE)
         return
 
     stages = _stages(args.run_dir)
     earlier = _earlier_shipped(stages, MODEL_FILE, INFO_FILE)  # read before the new model replaces the old one
     offset = len(earlier["stages"]) if earlier else 0
-    teachers = _teachers(stages)
-    names = _run_names(stages, teachers, offset)
     config, log, metrics = stages[-1]["config"], stages[-1]["log"], stages[-1]["metrics"]
     # compile=False drops the optimizer, so the shipped file holds weights only (a third of the size)
     # float32_model: a checkpoint written during mixed-precision training keeps bfloat16 layers; ship float32
-    source = args.run_dir / ("averaged_model.keras" if args.averaged else "best_model.keras")
+    source = args.run_dir / "best_model.keras"
     if not source.is_file():
-        raise SystemExit(f"{source} does not exist" + (" (was the run trained with --average-epochs?)"
-                                                       if args.averaged else ""))
+        raise SystemExit(f"{source} does not exist")
     model = float32_model(keras.models.load_model(source, compile=False))
     MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
     model.save(MODEL_FILE)
@@ -103,22 +89,17 @@ def main() -> None:
         "size_mb": round(size_mb, 2),
         "params": int(model.count_params()),
         "architecture": config["model"],
-        "recipe": _recipe(config, names),
+        "recipe": _recipe(config),
         "command": "bash scripts/train_pretrained.sh ../shared/fer2013/fer2013.csv.gz runs/pretrained",
-        "stages": (earlier["stages"] if earlier else []) + [_summary(st, names) for st in stages],
-        "teachers": ((earlier.get("teachers") or []) if earlier else [])
-                    + [{**_summary(t, names), "start": t["start"], "file": t["file"]} for t in teachers],
-        "shipped": "averaged_model.keras" if args.averaged else "best_model.keras",
-        "epochs_run": int(sum(len(st["log"]) for st in stages + teachers)) + (earlier["epochs_run"] if earlier else 0),
+        "stages": (earlier["stages"] if earlier else []) + [_summary(st) for st in stages],
+        "epochs_run": int(sum(len(st["log"]) for st in stages)) + (earlier["epochs_run"] if earlier else 0),
         "train_accuracy_last_epoch": round(float(log["accuracy"].iloc[-1]), 4),
         "in_progress": bool(metrics.get("in_progress", False)),
         "best_epoch": metrics["best_epoch"],
-        "wall_time_s": _total_wall_time(args.wall_time_s, stages + teachers, earlier),
+        "wall_time_s": _total_wall_time(args.wall_time_s, stages, earlier),
         "resumed_after_epochs": resumed_after,
         "train_rows": metrics.get("train_rows"),
         "faces_per_second": args.faces_per_second,
-        "faces_per_second_precision": resolve_precision("auto"),
-        "faces_per_second_float32": args.faces_per_second_float32,
     }
     report = _measure(model, args.data, info)
     _write(info, report, INFO_FILE)
@@ -126,20 +107,18 @@ def main() -> None:
 
 
 def _measure(model, data_path, info: dict):
-    """Evaluate ``model`` on PublicTest (float32 and bfloat16, with and without flip TTA) into ``info``; draw the
-    confusion matrix into docs/; return the per-class report for the card."""
+    """Evaluate ``model`` on PublicTest (with and without flip TTA) into ``info``; draw the confusion matrix into
+    docs/; return the per-class report for the card."""
     from fer_helpers import evaluation as ev
     from fer_helpers.data import load_fer2013
 
     data = load_fer2013(data_path)
     public = data.split("PublicTest")
-    plain = ev.evaluate_model(model, public.images, public.labels, precision="float32")
-    tta = ev.evaluate_model(model, public.images, public.labels, tta=True, precision="float32")
-    bf16 = [ev.evaluate_model(model, public.images, public.labels, tta=t, precision="bfloat16") for t in (False, True)]
+    plain = ev.evaluate_model(model, public.images, public.labels)
+    tta = ev.evaluate_model(model, public.images, public.labels, tta=True)
     info["train_rows"] = info.get("train_rows") or len(data.split("Training"))
     info["publictest"] = {
         "n": plain.n, "accuracy": round(plain.accuracy, 4), "accuracy_tta": round(tta.accuracy, 4),
-        "accuracy_bfloat16": round(bf16[0].accuracy, 4), "accuracy_tta_bfloat16": round(bf16[1].accuracy, 4),
         "missing_from_official": _missing_publictest(plain),
         "full_split_estimate": _round(_full_split_estimate(plain)),
         "full_split_estimate_tta": _round(_full_split_estimate(tta)),
@@ -202,65 +181,16 @@ def _stages(run_dir: Path) -> list[dict]:
         run_dir = Path(config["init_from"]).parent
 
 
-def _teachers(stages: list[dict]) -> list[dict]:
-    """The runs behind the teachers that stages were distilled from (``train --teacher``) and are not stages
-    themselves: each teacher's own warm-start chain, earliest first, in order of first use. Each run gets ``start``
-    (where it started, by the recipe's names) and ``file`` (the file a stage used as its teacher, else None)."""
-    names = _run_names(stages, [])
-    teachers = []
-    for stage in stages:
-        for path in stage["config"].get("teachers") or []:
-            for run in _stages(Path(path).parent):
-                run_dir = run["dir"].resolve()
-                if run_dir in names:  # a stage, or a teacher already listed
-                    continue
-                init = run["config"].get("init_from")
-                teachers.append({**run, "dir": run_dir, "start": _start_text(init, names), "file": None})
-                names[run_dir] = f"teacher{len(teachers)}"
-            for t in teachers:
-                if t["dir"] == Path(path).parent.resolve():
-                    t["file"] = Path(path).name
-    return teachers
+def _recipe(config: dict) -> dict:
+    """A run's settings for the card (no local paths)."""
+    return {k: v for k, v in config.items() if k != "init_from"}
 
 
-def _run_names(stages: list[dict], teachers: list[dict], offset: int = 0) -> dict:
-    """Each run's folder -> its name in the recipe script: ``stageN`` (after ``offset`` earlier stages) and
-    ``teacherN``."""
-    names = {st["dir"].resolve(): f"stage{i}" for i, st in enumerate(stages, offset + 1)}
-    names.update({t["dir"]: f"teacher{i}" for i, t in enumerate(teachers, 1)})
-    return names
-
-
-def _spoken(name: str) -> str:
-    """``stage3`` -> ``stage 3``, ``teacher1`` -> ``teacher 1``."""
-    return re.sub(r"(\D+)(\d+)", r"\1 \2", name)
-
-
-def _start_text(init: str | None, names: dict) -> str:
-    if not init:
-        return "a random initialisation"
-    what = {"best_model.keras": "the best checkpoint", "averaged_model.keras": "the weight average"}.get(
-        Path(init).name, f"`{Path(init).name}`")
-    source = names.get(Path(init).parent.resolve())
-    return f"{what} of {_spoken(source)}" if source else f"{what} of a run outside this recipe"
-
-
-def _recipe(config: dict, names: dict) -> dict:
-    """A run's settings for the card, its teachers named as in the recipe script (``teacherN/best_model.keras``)."""
-    recipe = {k: v for k, v in config.items() if k != "init_from"}
-    if config.get("teachers"):
-        recipe["teachers"] = [f"{names.get(Path(p).parent.resolve(), 'outside')}/{Path(p).name}"
-                              for p in config["teachers"]]
-    return recipe
-
-
-def _summary(run: dict, names: dict) -> dict:
-    """The numbers of one stage (or teacher) run that the card and ``fer_vgg.json`` record."""
-    return {"recipe": _recipe(run["config"], names), "warm_start": run["config"].get("init_from") is not None,
+def _summary(run: dict) -> dict:
+    """The numbers of one stage that the card and ``fer_vgg.json`` record."""
+    return {"recipe": _recipe(run["config"]), "warm_start": run["config"].get("init_from") is not None,
             "epochs_run": int(len(run["log"])), "best_epoch": run["metrics"]["best_epoch"],
             "best_val_accuracy": round(float(run["log"]["val_accuracy"].max()), 4),
-            "averaged_epochs": run["metrics"].get("averaged_epochs", 0),
-            "averaged_val_accuracy": run["metrics"].get("averaged_val_accuracy"),
             "wall_time_s": run["metrics"].get("wall_time_s_total")}
 
 
@@ -279,56 +209,27 @@ _WARP_TEXT = {
 }
 
 
-def _stage_text(number: int, stage: dict, previous: dict | None, shipped: str | None, head: str | None = None) -> str:
-    """One stage of the recipe; ``shipped`` names the file shipped from it (the last stage), None for earlier ones.
-    ``head`` replaces the numbered heading for a teacher (``shipped`` then names the file used as the teacher), and
-    a ``start`` in ``stage`` says where it started."""
+def _stage_text(number: int, stage: dict, last: bool) -> str:
+    """One stage of the recipe (``last``: the stage the shipped model comes from)."""
     r = stage["recipe"]
-    role = "shipped" if head is None else "used as the teacher"
     hours = (stage["wall_time_s"] or 0) / 3600
-    start = stage.get("start") or (f"the best checkpoint of stage {number - 1}" if stage["warm_start"]
-                                   else "a random initialisation")
-    if previous is not None and _filters(previous["recipe"]) != _filters(r):
-        start += (f", widened from {'-'.join(map(str, _filters(previous['recipe'])))} to "
-                  f"{'-'.join(map(str, _filters(r)))} filters without changing its predictions (Net2WiderNet, "
-                  "`--filters` with `--init-from`)")
+    start = f"the best checkpoint of stage {number - 1}" if stage["warm_start"] else "a random initialisation"
     if r["schedule"] == "constant":
         rate = f"a constant learning rate of {r['learning_rate']}"
     else:
         warmup = r["warmup_epochs"]
         rate = (f"peak learning rate {r['learning_rate']} and a {r['schedule']} schedule ({warmup} "
                 f"warm-up epoch{'s' if warmup != 1 else ''})")
-    averaged = ""
-    if stage.get("averaged_epochs"):
-        averaged = (f" The weights at the end of the last {stage['averaged_epochs']} epochs were averaged into one "
-                    f"model (stochastic weight averaging, `--average-epochs {r.get('average_epochs')}`): "
-                    f"{stage['averaged_val_accuracy']:.2%} on PublicTest; "
-                    + ("the next stage started from its best single checkpoint." if shipped is None
-                       else f"this averaged model is the one {role}." if shipped == "averaged_model.keras"
-                       else f"the best single checkpoint is the one {role}."))
-    if head is not None:
-        head = f"{head}, from {start}: "
-    elif number == 1 and shipped is not None:  # a one-stage recipe: the run itself
+    if number == 1 and last:  # a one-stage recipe: the run itself
         head = f"**The run** (`runs/pretrained`), from {start}: "
     else:
         head = f"{number}. **Stage {number}** (`runs/pretrained/stage{number}`), from {start}: "
-    distilled = ""
-    if r.get("teachers"):
-        names = [_spoken(t.split("/")[0]) for t in r["teachers"]]
-        below = " (below)" if any(n.startswith("teacher") for n in names) else ""
-        weight = r.get("distill_weight", 0.5)
-        distilled = (f" Distilled (`--teacher`, knowledge distillation at temperature 1) from {' and '.join(names)}"
-                     f"{below}: each training target is {1 - weight:.0%} the label and {weight:.0%} the teachers' "
-                     "mean probabilities on the same augmented face"
-                     + (", each teacher averaged over the face and its mirror image (`--teacher-tta`)"
-                        if r.get("teacher_tta") else "") + ".")
     return (f"{head}{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}, "
             f"batch {r['batch_size']}, {r['optimizer']} with {rate}, label smoothing {r['label_smoothing']}, "
             f"augmentation preset `{r['augment']}` {_WARP_TEXT[r.get('warp', 'chained')]}, {r['precision']} training "
-            f"(saved as float32), seed {r['seed']}.{distilled} "
+            f"(saved as float32), seed {r['seed']}. "
             f"Best PublicTest epoch {stage['best_epoch']} of {stage['epochs_run']} "
-            f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h."
-            + averaged)
+            f"({stage['best_val_accuracy']:.2%} as logged during {r['precision']} training), {hours:.1f} h.")
 
 
 def _round(value: float | None) -> float | None:
@@ -384,10 +285,8 @@ def _card(info, report) -> str:
                                       else "") + "; the last epoch reached "
                   f"{info['train_accuracy_last_epoch']:.1%} training accuracy under augmentation. The published "
                   "72-73% VGG-style results train for hundreds of epochs on a GPU. Next: a longer schedule on a GPU "
-                  "(`PRECISION=mixed_float16 EPOCHS=...`), or distilling a wider, GPU-trained teacher into this "
-                  "architecture (`train --teacher`; teachers of this network's own size did not help, see below; a "
-                  "wider shipped network would fall below the 1,000 faces per second target), then `python "
-                  "scripts/make_model_card.py OUT` to ship the result and rewrite this card.")
+                  "(`PRECISION=mixed_float16 EPOCHS=...`), then `python scripts/make_model_card.py OUT` to ship the "
+                  "result and rewrite this card.")
     missing = pt.get("missing_from_official") or {}
     official = sum(OFFICIAL_PUBLICTEST.values())
     copy_note = ""
@@ -405,14 +304,7 @@ def _card(info, report) -> str:
             f"single pass and {pt['full_split_estimate_tta']:.1%} with TTA: an estimate, not a measurement.",
             117) + "\n"
     n_stages = len(info["stages"])
-    stages = "\n".join(_stage_text(i, st, info["stages"][i - 2] if i > 1 else None,
-                                   info.get("shipped", "best_model.keras") if i == n_stages else None)
-                       for i, st in enumerate(info["stages"], 1))
-    teachers = info.get("teachers") or []
-    if teachers:
-        stages += "\n\nThe teachers, each trained before the stage that learns from them:\n\n" + "\n".join(
-            _stage_text(0, t, None, t["file"], head=f"* **Teacher {i}** (`runs/pretrained/teacher{i}`)")
-            for i, t in enumerate(teachers, 1))
+    stages = "\n".join(_stage_text(i, st, i == n_stages) for i, st in enumerate(info["stages"], 1))
     resumed = info.get("resumed_after_epochs") or []
     interrupted = (f"The shipped run was interrupted (a working session ended) after epoch"
                    f"{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))} and resumed.\n"
@@ -425,8 +317,7 @@ def _card(info, report) -> str:
                      "(`fer_helpers.training.stream_seed`), so a run that was interrupted does not draw the same "
                      "batches as one that was not.")
     else:
-        runs = ("`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage"
-                + (" and once per teacher" if teachers else "") + ", "
+        runs = ("`scripts/train_pretrained.sh` runs the project's own `python -m fer_helpers train` once per stage, "
                 f"always with model `{r['model']}` on the Training rows, selecting each stage's checkpoint on "
                 "PublicTest:")
         resumable = ("Each stage is resumable (BackupAndRestore): rerun the same command after an interruption and "
@@ -442,17 +333,12 @@ def _card(info, report) -> str:
     filters = _filters(r)
     head = r["model_kwargs"].get("head_units", 256)
     fps = info.get("faces_per_second")
-    fps32 = info.get("faces_per_second_float32")
-    speed = ((f"**{fps:,.0f} faces per second** in batches of 256 on 2 CPU cores (AMD EPYC with AVX512-BF16, "
-              f"{info['faces_per_second_precision']}, idle machine)"
-              + (f"; {fps32:,.0f} faces per second in float32" if fps32 else "") + ". "
-              if fps else "Not measured for this model. ")
-             + "Measured by `python benchmarks/bench_inference.py`, which calls `fer_helpers.predict_proba`: a "
-               "traced graph of the model with its BatchNormalization folded into the convolutions "
-               "(`fer_helpers.models.fold_for_inference`). By default (`precision=\"auto\"`) batches compute in "
-               "bfloat16 on CPUs that do so natively (AVX512-BF16 or AMX), about twice as fast at the same "
-               "accuracy (table above), and in float32 elsewhere; a single photo or video frame runs in float32. "
-               "Flip TTA halves the throughput.")
+    speed = ((f"**{fps:,.0f} faces per second** in float32, in batches of 256 on 2 CPU cores (idle machine)"
+              + (f", measured at commit {info['faces_per_second_commit']}" if info.get("faces_per_second_commit")
+                 else "") + ". " if fps else "Not measured for this model. ")
+             + "Measured by `python benchmarks/bench_inference.py`, which calls `fer_helpers.inference.predict_proba`."
+               " Flip TTA halves the throughput. Lesson 8's TensorFlow Lite export is where faster inference is "
+               "taught.")
     return f"""# Model card: `fer_vgg` (the pretrained model shipped in `fer_helpers/pretrained/`)
 
 ## Status
@@ -486,14 +372,13 @@ JPEG distribution of FER2013, so they differ slightly from the original CSV.
 time on a shared 2-core CPU (AMD EPYC, no GPU).
 
 ## Results on PublicTest
-| | float32 | bfloat16 |
-|---|---|---|
-| single pass | **{pt['accuracy']:.2%}** | {pt['accuracy_bfloat16']:.2%} |
-| with flip test-time augmentation | **{pt['accuracy_tta']:.2%}** | {pt['accuracy_tta_bfloat16']:.2%} |
+| | accuracy |
+|---|---|
+| single pass | **{pt['accuracy']:.2%}** |
+| with flip test-time augmentation | **{pt['accuracy_tta']:.2%}** |
 
 `python -m fer_helpers evaluate --model fer_helpers/pretrained/fer_vgg.keras --data fer2013.csv.gz --split PublicTest
---json` reports the bfloat16 figure on CPUs with AVX512-BF16 or AMX and the float32 one elsewhere (`"precision"` in
-its output says which; `--precision` chooses).
+--tta --json` measures them again.
 {estimate}
 PublicTest is the validation split: every choice above (checkpoints, epochs, recipes) was made on it, so these
 figures are somewhat optimistic estimates of the accuracy on new faces. An unbiased figure needs PrivateTest, which
@@ -531,7 +416,9 @@ TRIED = """## Tried, not adopted
 The shipped stage-3 model scores 68.09% / 69.20% on PublicTest (float32, single pass / flip TTA). Every figure
 below is measured on the same 3,435 faces, so the uncertainty of a difference from the stage-3 model is the paired
 standard error, 0.25 to 0.3 points (one accuracy on its own has 0.8). The largest gains, about half a point, came
-from model soups (below); nothing reached the 70% target, so nothing replaced the stage-3 model.
+from model soups (below); nothing reached the 70% target, so nothing replaced the stage-3 model. Weight averaging,
+model soups, Net2WiderNet widening and distillation have since been removed from the package; these experiments
+run with the package at commit ee7f1ef (`git checkout ee7f1ef`), as does the bfloat16 inference measured there.
 
 From scratch, on sharp faces throughout: one run of 120 epochs instead of three stages and 170, AdamW with a
 cosine decay from 1e-3 (2 warm-up epochs), the `default` preset with the bicubic warp, label smoothing 0.1, seed

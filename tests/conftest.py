@@ -16,17 +16,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _simulated_cpu(monkeypatch):
-    """``FER_TEST_NATIVE_BF16=0`` (or ``1``) runs the suite as on a CPU without (with) native bfloat16, whatever this
-    one has: ``precision="auto"`` then takes the float32 (bfloat16) path, so both paths can be tested on one machine."""
-    value = os.environ.get("FER_TEST_NATIVE_BF16", "")
-    if value in ("0", "1"):
-        from fer_helpers import inference
-
-        monkeypatch.setattr(inference, "native_bfloat16", lambda: value == "1")
-
-
-@pytest.fixture(autouse=True)
 def _close_figures():
     """Close every matplotlib figure a test opened (the figure functions return pyplot figures)."""
     yield

@@ -255,43 +255,41 @@ def test_missing_column_empty_and_header_only(tmp_path):
         fd.load_fer2013(write_csv(tmp_path / "usage.csv", ["3," + GOOD + ",Valid"]))
 
 
-def test_whole_file_fast_path_matches_careful_path(sample_csv, tmp_path):
+def test_irregular_files_parse_row_by_row_and_agree(sample_csv, tmp_path):
     path, (images, labels, usage) = sample_csv
-    fast = fd._load_csv_fast(path, block_bytes=20_000)  # many small blocks: lines cut across reads
-    careful = fd._load_csv(path, "raise")
-    assert fast is not None
-    for a, b in ((fast, careful), (fast, fd.FERData(images, labels, usage))):
-        assert np.array_equal(a.images, b.images) and np.array_equal(a.labels, b.labels)
-        assert (a.usage == b.usage).all()
-    # irregular files are handed to the careful path instead of being misread
     text = path.read_text()
     (tmp_path / "crlf.csv").write_text(text.replace("\n", "\r\n"))
-    assert fd._load_csv_fast(tmp_path / "crlf.csv") is None
-    assert np.array_equal(fd.load_fer2013(tmp_path / "crlf.csv").images, images)
+    crlf = fd.load_fer2013(tmp_path / "crlf.csv")
+    assert np.array_equal(crlf.images, images) and crlf.labels.tolist() == labels.tolist()
+    assert crlf.usage.tolist() == usage.tolist()
     (tmp_path / "letter.csv").write_text(text.replace(" 1", " l", 1))  # a letter l in place of a digit one
-    assert fd._load_csv_fast(tmp_path / "letter.csv") is None
+    with pytest.raises(ValueError, match=r"letter.csv: row \d+ \(line \d+\): non-numeric token 'l"):
+        fd.load_fer2013(tmp_path / "letter.csv")
 
 
-def test_fast_and_diagnostic_parsers_agree():
+def test_one_call_parse_and_row_by_row_parse_agree():
     rng = np.random.default_rng(5)
     faces = rng.integers(0, 256, size=(50, 2304))
     texts = [pix(f) for f in faces]
     fast, problems = fd.parse_pixels(texts)
     assert problems == [] and np.array_equal(fast, faces)
-    slow, problems = fd._parse_diagnose(texts, 0, np.zeros((50, 2304), np.uint8), [])
-    assert problems == [] and np.array_equal(slow, faces)
-    # leading zeros and extra spaces take the slow path and still parse
+    slow = np.stack([fd._parse_row(t)[0] for t in texts])
+    assert np.array_equal(slow, faces)
+    # leading zeros and extra spaces take the row-by-row path and still parse
     odd, problems = fd.parse_pixels(["  " + pix(["007"] + [1] * 2303) + " "])
     assert problems == [] and odd[0, 0] == 7
+    # signs are not pixel values, though NumPy would read them
+    signed, problems = fd.parse_pixels([pix(["+5"] + [1] * 2303), pix(["-0"] + [1] * 2303), texts[0]], first_row=4)
+    assert problems == [(4, "non-numeric token '+5'"), (5, "non-numeric token '-0'")]
+    assert np.array_equal(signed[2], faces[0]) and not signed[:2].any()
 
 
 def test_cache_hit_and_invalidation(sample_csv, monkeypatch):
     path, (images, labels, usage) = sample_csv
     first = fd.load_fer2013(path)
     calls = []
-    real_fast, real_careful = fd._load_csv_fast, fd._load_csv
-    monkeypatch.setattr(fd, "_load_csv_fast", lambda *a: calls.append(a) or real_fast(*a))
-    monkeypatch.setattr(fd, "_load_csv", lambda *a: calls.append(a) or real_careful(*a))
+    real_load = fd._load_csv
+    monkeypatch.setattr(fd, "_load_csv", lambda *a: calls.append(a) or real_load(*a))
     again = fd.load_fer2013(path)
     assert calls == [] and np.array_equal(again.images, first.images)  # served from the cache
     assert list(fd.cache_dir().glob("*.npz"))
@@ -392,9 +390,12 @@ def test_download_uses_kagglehub(tmp_path, monkeypatch, sample_csv):
 
 
 def test_info_cli(sample_csv, capsys):
-    path, _ = sample_csv
+    path, (images, _, _) = sample_csv
     assert main(["info", str(path), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
+    as_float = images.astype(np.float64)  # the histogram's statistics are those of the pixels themselves
+    assert s["pixels"]["mean"] == round(as_float.mean(), 2) and s["pixels"]["std"] == round(as_float.std(), 2)
+    assert (s["pixels"]["min"], s["pixels"]["max"]) == (int(images.min()), int(images.max()))
     assert s["rows"] == 70 and s["splits"] == {"Training": 56, "PublicTest": 7, "PrivateTest": 7}
     assert s["classes"] == {name: 10 for name in ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")}
     assert s["classes_per_split"]["Training"]["Happy"] == 8

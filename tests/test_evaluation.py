@@ -24,7 +24,6 @@ import pytest  # noqa: E402
 
 from fer_helpers import evaluation as ev  # noqa: E402
 from fer_helpers import plotting  # noqa: E402
-from fer_helpers.inference import resolve_precision  # noqa: E402
 from fer_helpers.labels import EMOTIONS, NUM_CLASSES  # noqa: E402
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -342,10 +341,10 @@ def test_class_labels_use_emojis_only_when_drawable(monkeypatch):
     assert ev.class_label(3, with_emoji=False) == "Happy"
     with pytest.raises(ValueError):
         ev.class_label(7)
-    monkeypatch.setattr(plotting, "_emoji_support", lambda: ((), (False,) * NUM_CLASSES))
+    monkeypatch.setattr(plotting, "emoji_support", lambda: ((), (False,) * NUM_CLASSES))
     fig = ev.confusion_matrix_figure(np.eye(7, dtype=int))
     assert _tick_texts(fig.axes[0].get_xticklabels()) == list(EMOTIONS)
-    monkeypatch.setattr(plotting, "_emoji_support", lambda: ((), (True,) * NUM_CLASSES))
+    monkeypatch.setattr(plotting, "emoji_support", lambda: ((), (True,) * NUM_CLASSES))
     fig = ev.per_class_figure(ev.EvaluationResult.from_predictions(Y_TRUE, Y_PRED))
     assert _tick_texts(fig.axes[0].get_xticklabels())[3].startswith("😄 Happy")
 
@@ -483,11 +482,6 @@ def test_evaluate_cli_json_and_split(tmp_path, capsys, saved_model, trained, fac
     assert set(result["per_class"]) == set(EMOTIONS)
     assert sum(m["support"] for m in result["per_class"].values()) == 96
     assert result["accuracy"] == pytest.approx(ev.evaluate_model(model, images, labels).accuracy)
-    assert result["precision"] == resolve_precision("auto")  # the compute precision this machine used
-    rc, out, _ = _run_cli(capsys, "--model", saved_model, "--data", data, "--json", "--precision", "float32")
-    result = json.loads(out)
-    assert result["precision"] == "float32"
-    assert result["accuracy"] == pytest.approx(ev.evaluate_model(model, images, labels, precision="float32").accuracy)
 
     rc, out, err = _run_cli(capsys, "--model", saved_model, "--data", data, "--split", "PublicTest", "--tta", "--json")
     assert rc == 0 and "scoring all" not in err
@@ -505,6 +499,27 @@ def test_evaluate_cli_json_and_split(tmp_path, capsys, saved_model, trained, fac
     assert rc == 0
     assert "Accuracy:" in out and "16 faces" in out and "Confusion matrix" in out
     assert all(name in out for name in EMOTIONS)
+
+
+def test_evaluate_cli_tencrop_reports_single_flip_and_ten_crops(tmp_path, capsys, faces, randomise_batchnorm):
+    from fer_helpers.models import build_default_cnn
+
+    images, labels = faces
+    crop_model = build_default_cnn(input_shape=(None, None, 1), filters=(4, 4, 8, 8), head_units=8)
+    randomise_batchnorm(crop_model)
+    crop_model.save(tmp_path / "crops.keras")
+    data = _write_csv(tmp_path / "fer.csv", images[:30], labels[:30], ["PublicTest"] * 30)
+    rc, out, _ = _run_cli(capsys, "--model", tmp_path / "crops.keras", "--data", data, "--split", "PublicTest",
+                          "--tta", "tencrop", "--json")
+    assert rc == 0
+    result = json.loads(out)
+    assert result["tta"] == "tencrop" and list(result["accuracy_by_tta"]) == ["single", "flip", "tencrop"]
+    for mode, key in ((False, "single"), (True, "flip"), ("tencrop", "tencrop")):
+        want = ev.evaluate_model(crop_model, images[:30], labels[:30], tta=mode).accuracy
+        assert result["accuracy_by_tta"][key] == pytest.approx(want)
+    assert result["accuracy"] == result["accuracy_by_tta"]["tencrop"]
+    rc, out, _ = _run_cli(capsys, "--model", tmp_path / "crops.keras", "--data", data, "--tta", "tencrop")
+    assert rc == 0 and "[ten-crop TTA]" in out and "Accuracy by test-time augmentation: single " in out
 
 
 def test_evaluate_cli_errors(tmp_path, capsys, saved_model, faces):

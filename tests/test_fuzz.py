@@ -129,7 +129,7 @@ def test_mutated_data_files_load_right_or_fail_naming_the_file(tmp_path, clean_c
 
 
 OPTIONS = ["--epochs", "--batch-size", "--learning-rate", "--patience", "--warmup-epochs", "--label-smoothing",
-           "--val-fraction", "--seed", "--average-epochs", "--schedule", "--optimizer", "--model", "--filters",
+           "--val-fraction", "--seed", "--schedule", "--optimizer", "--model", "--filters",
            "--precision"]
 VALUES = ["0", "1", "-1", "3", "1e-3", "nan", "inf", "-inf", "1e400", "0.5", "2", "x", "", "cosine", "sgd",
           "tutorial", "8,16", "0,1", "a,b", "float32", "bfloat16", "0.0", "1.5"]
@@ -159,12 +159,11 @@ def test_fuzzed_train_arguments_parse_and_validate_or_name_the_argument(capsys):
                              warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
                              augment=args.augment, patience=args.patience, seed=args.seed,
                              val_fraction=args.val_fraction, precision=args.precision,
-                             average_epochs=args.average_epochs,
                              model_kwargs={"filters": args.filters} if args.filters else {})
         try:
             config.validate()
         except ValueError as exc:  # a setting the parser lets through but the run cannot use: named
-            assert any(name in str(exc) for name in ("label_smoothing", "val_fraction", "average_epochs")), exc
+            assert any(name in str(exc) for name in ("label_smoothing", "val_fraction")), exc
             refused += 1
             continue
         assert np.isfinite(config.learning_rate) and config.learning_rate > 0

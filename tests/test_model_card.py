@@ -27,12 +27,12 @@ def _card_script():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny CSV with PublicTest rows, a one-stage run with a weight average, a second stage warm-started from it."""
+    """A tiny CSV with PublicTest rows, a one-stage run, a second stage warm-started from it."""
     folder = tmp_path_factory.mktemp("card")
     images, labels = generate_faces(per_class=12, seed=5)
     csv = write_fer_csv(folder / "tiny.csv", images, labels, assign_usage(labels, seed=5, fractions=(0.7, 0.3, 0)))
     kw = {**KW, "warmup_epochs": 2}
-    first = training.train(csv, folder / "one", epochs=3, average_epochs=2, **kw)
+    first = training.train(csv, folder / "one", epochs=3, **kw)
     second = training.train(csv, folder / "two", epochs=2, init_from=str(first.best_model_path), **kw)
     return csv, first, second
 
@@ -56,28 +56,24 @@ def _assert_same_weights(shipped, source):
 
 def test_card_for_one_run_ships_the_chosen_model_and_says_how_it_was_trained(runs, tmp_path, monkeypatch):
     csv, first, _ = runs
-    info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--averaged", "--resumed-after", "2",
-                            "--wall-time-s", "7200")
-    # --averaged ships the weight average, not the best checkpoint
-    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", first.averaged_model_path)
-    assert info["shipped"] == "averaged_model.keras" and info["resumed_after_epochs"] == [2]
+    info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir, "--resumed-after", "2", "--wall-time-s", "7200")
+    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", first.best_model_path)
+    assert info["resumed_after_epochs"] == [2]
     assert info["wall_time_s"] == 7200 and info["epochs_run"] == 3 and len(info["stages"]) == 1
     assert info["publictest"]["n"] == sum(sum(row) for row in info["confusion"]) > 0
     assert "**The run** (`runs/pretrained`), from a random initialisation: 3 epochs" in card
     assert "(2 warm-up epochs)" in card and "once per stage" not in card and "Stage 1" not in card
-    assert "this averaged model is the one shipped" in card
     assert "interrupted (a working session ended) after epoch 2 and resumed" in card
     assert "in 2.0 hours of wall\ntime" in card and (tmp_path / "docs" / "model_card_confusion.png").exists()
     assert "**Below target.**" in card  # a 3-epoch toy model is far from 70%, and the card must say so
     assert "resumed across working sessions" in card and "in stages" not in card
 
 
-def test_card_for_one_run_without_averaged_ships_its_best_checkpoint(runs, tmp_path, monkeypatch):
+def test_card_for_one_run_not_resumed_says_nothing_about_interruptions(runs, tmp_path, monkeypatch):
     csv, first, _ = runs
     info, card = _make_card(monkeypatch, tmp_path, csv, first.out_dir)
     _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", first.best_model_path)
-    assert info["shipped"] == "best_model.keras" and info["stages"][0]["averaged_epochs"] == 2
-    assert "the best single checkpoint is the one shipped" in card and "averaged model is the one shipped" not in card
+    assert info["resumed_after_epochs"] == [] and info["epochs_run"] == 3
     assert "resumed across" not in card and "interrupted (a working session ended)" not in card
 
 
@@ -85,64 +81,24 @@ def test_card_for_a_warm_started_run_describes_every_stage(runs, tmp_path, monke
     csv, first, second = runs
     info, card = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
     _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", second.best_model_path)
-    assert info["shipped"] == "best_model.keras" and info["resumed_after_epochs"] == []
+    assert info["resumed_after_epochs"] == []
     assert [s["warm_start"] for s in info["stages"]] == [False, True] and info["epochs_run"] == 5
     assert "1. **Stage 1** (`runs/pretrained/stage1`), from a random initialisation" in card
     assert "2. **Stage 2** (`runs/pretrained/stage2`), from the best checkpoint of stage 1" in card
-    # stage 1 averaged its last epochs, but the next stage started from its best single checkpoint
-    assert "the next stage started from its best single checkpoint" in card
     assert "once per stage" in card and "interrupted (a working session ended)" not in card
     assert "in stages that each fitted one working session" in card and "resumed across" not in card
 
 
-def test_card_rejects_averaged_for_a_run_without_an_average(runs, tmp_path, monkeypatch):
+def test_card_rejects_a_run_without_a_model_and_bad_arguments(runs, tmp_path, monkeypatch):
     csv, _, second = runs
-    with pytest.raises(SystemExit, match="averaged_model.keras does not exist"):
-        _make_card(monkeypatch, tmp_path, csv, second.out_dir, "--averaged")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("config.json", "training_log.csv", "metrics.json"):
+        (empty / name).write_bytes((second.out_dir / name).read_bytes())
+    with pytest.raises(SystemExit, match="best_model.keras does not exist"):
+        _make_card(monkeypatch, tmp_path, csv, empty)
     with pytest.raises(SystemExit, match="--resumed-after"):
         _make_card(monkeypatch, tmp_path, csv, second.out_dir, "--resumed-after", "after lunch")
-
-
-def test_card_for_a_distilled_run_describes_its_teachers(runs, tmp_path, monkeypatch):
-    """Stage 2 learns from a teacher that was itself warm-started from stage 1 (train --teacher)."""
-    csv, first, second = runs
-    student = training.train(csv, tmp_path / "kd", epochs=2, init_from=str(first.best_model_path),
-                             teachers=[str(second.best_model_path)], distill_weight=0.6, teacher_tta=True, **KW)
-    info, card = _make_card(monkeypatch, tmp_path, csv, student.out_dir)
-    card = card.replace("\n", " ")  # the card wraps its lines
-    _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", student.best_model_path)
-    assert info["recipe"]["teachers"] == ["teacher1/best_model.keras"]  # named as in the recipe script, no paths
-    assert [t["start"] for t in info["teachers"]] == ["the best checkpoint of stage 1"]
-    assert info["epochs_run"] == 3 + 2 + 2  # stage 1, stage 2 and the teacher's epochs
-    assert "once per stage and once per teacher" in card
-    assert ("Distilled (`--teacher`, knowledge distillation at temperature 1) from teacher 1 (below): each training "
-            "target is 40% the label and 60% the teachers' mean probabilities on the same augmented face, each "
-            "teacher averaged over the face and its mirror image (`--teacher-tta`).") in card
-    assert "* **Teacher 1** (`runs/pretrained/teacher1`), from the best checkpoint of stage 1: 2 epochs" in card
-    # a run without teachers says nothing about them
-    _, plain = _make_card(monkeypatch, tmp_path, csv, second.out_dir)
-    assert "Teacher" not in plain and "Distilled" not in plain and "once per teacher" not in plain
-
-
-def test_card_counts_a_stage_used_as_a_teacher_once_and_a_teachers_own_chain(runs, tmp_path, monkeypatch):
-    """Stage 3 learns from stage 1 and from a teacher warm-started from a run outside the recipe: stage 1 is not
-    listed again, both runs behind the outside teacher are, and no local path reaches the card or its JSON."""
-    csv, first, second = runs
-    base = training.train(csv, tmp_path / "base", epochs=1, **KW)
-    outside = training.train(csv, tmp_path / "outside", epochs=1, init_from=str(base.best_model_path), **KW)
-    student = training.train(csv, tmp_path / "kd", epochs=1, init_from=str(second.best_model_path),
-                             teachers=[str(first.best_model_path), str(outside.best_model_path)], **KW)
-    info, card = _make_card(monkeypatch, tmp_path, csv, student.out_dir)
-    flat = card.replace("\n", " ")
-    assert info["recipe"]["teachers"] == ["stage1/best_model.keras", "teacher2/best_model.keras"]
-    assert [t["start"] for t in info["teachers"]] == ["a random initialisation", "the best checkpoint of teacher 1"]
-    assert [t["file"] for t in info["teachers"]] == [None, "best_model.keras"]
-    assert info["epochs_run"] == 3 + 2 + 1 + 1 + 1  # stages 1-3, then the two teacher runs; stage 1 only once
-    assert "from stage 1 and teacher 2 (below): each training target is 50% the label" in flat
-    assert "* **Teacher 1** (`runs/pretrained/teacher1`), from a random initialisation: 1 epoch," in card
-    assert "* **Teacher 2** (`runs/pretrained/teacher2`), from the best checkpoint of teacher 1" in card
-    assert "Teacher 3" not in card
-    assert str(tmp_path) not in card and str(tmp_path) not in json.dumps(info)
 
 
 def test_a_copy_missing_official_publictest_faces_is_named_and_the_full_split_estimated():
@@ -182,13 +138,10 @@ def test_a_run_fine_tuned_from_the_shipped_model_continues_its_recorded_stages(r
     """The shipped model's run folders may be long gone: its stages come from the recorded fer_vgg.json."""
     csv, _, second = runs
     before, _ = _make_card(monkeypatch, tmp_path, csv, second.out_dir)  # two stages, shipped into tmp_path/pkg
-    wider = {**TINY, "filters": (4, 4, 12, 12)}
-    more = training.train(csv, tmp_path / "more", epochs=2, init_from=str(tmp_path / "pkg" / "fer_vgg.keras"),
-                          **{**KW, "model_kwargs": wider})
+    more = training.train(csv, tmp_path / "more", epochs=2, init_from=str(tmp_path / "pkg" / "fer_vgg.keras"), **KW)
     info, card = _make_card(monkeypatch, tmp_path, csv, more.out_dir)
     _assert_same_weights(tmp_path / "pkg" / "fer_vgg.keras", more.best_model_path)
     assert info["stages"][:2] == before["stages"] and len(info["stages"]) == 3
     assert info["epochs_run"] == before["epochs_run"] + 2
-    assert "3. **Stage 3** (`runs/pretrained/stage3`), from the best checkpoint of stage 2, widened from 4-4-8-8 to " \
-           "4-4-12-12 filters" in card
+    assert "3. **Stage 3** (`runs/pretrained/stage3`), from the best checkpoint of stage 2: 2 epochs" in card
     assert "1. **Stage 1** (`runs/pretrained/stage1`), from a random initialisation" in card

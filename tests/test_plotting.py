@@ -61,7 +61,7 @@ def test_class_label_never_shows_an_undrawable_emoji():
 
     labels = [plotting.class_label(i) for i in range(7)]
     assert [label.split()[-1] for label in labels] == list(plotting.EMOTIONS)
-    with warnings.catch_warnings(record=True) as caught, plotting._figure_context():
+    with warnings.catch_warnings(record=True) as caught, plotting.figure_context():
         warnings.simplefilter("always")
         fig = Figure()
         FigureCanvasAgg(fig)
