@@ -147,7 +147,7 @@ def widen_weights(source: keras.Model, target: keras.Model, seed: int = 0) -> No
         raise ValueError(f"{target.name!r} and {source.name!r} have different layers: only the filter and unit "
                          "counts may differ")
     for what in ("input", "output"):
-        a, b = (tuple(getattr(m, what).shape) for m in (source, target))
+        a, b = (tuple(getattr(m, what + "s")[0].shape) for m in (source, target))  # Keras 3.10: .input may be a list
         if a != b:
             raise ValueError(f"{what}s differ: {a} in {source.name!r}, {b} in {target.name!r}")
 
