@@ -228,3 +228,49 @@ def test_notebook_7_asks_for_nothing_by_default():
     assert "files.upload(" not in code and "webcam=USE_WEBCAM" in code and "upload=UPLOAD_PHOTO" in code
     outputs = json.dumps([o for c in book.cells if c.cell_type == "code" for o in c.outputs])
     assert "run this notebook in Colab" not in outputs
+
+
+# ------------------------------------------------------------------------------------------------ pins and Colab
+def test_colabs_stack_satisfies_the_pins_and_ci_installs_the_lower_bounds():
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        from min_constraints import minimum_pins
+    finally:
+        sys.path.remove(str(ROOT / ".ci"))
+    from packaging.requirements import Requirement
+
+    text = (ROOT / "pyproject.toml").read_text()
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    project = tomllib.loads(text)["project"]
+    deps = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+    colab = dict(line.split("==") for line in (ROOT / ".ci" / "colab_stack.txt").read_text().split()
+                 if "==" in line)
+    for name, version in colab.items():
+        if name in deps:
+            assert deps[name].specifier.contains(version), f"{name} {version} (Colab's) is outside {deps[name]}"
+    assert {"tensorflow", "keras", "ipywidgets"} <= set(colab) & set(deps)
+    assert 'requires-python = ">=3.10,<3.14"' in text  # Python 3.10 to 3.13
+    pins = dict(p.split("==") for p in minimum_pins())
+    for name, req in deps.items():
+        assert req.specifier.contains(pins[req.name]), (name, pins[req.name])  # the floor is a real, allowed release
+
+
+def test_bump_version_rewrites_the_package_and_every_setup_cell(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    (tmp_path / "fer_helpers").mkdir()
+    shutil.copy(ROOT / "fer_helpers" / "__init__.py", tmp_path / "fer_helpers")
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "bump_version.py", tmp_path / "scripts")
+    run = subprocess.run([sys.executable, "scripts/bump_version.py", "7.8.9"], cwd=tmp_path, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    assert '__version__ = "7.8.9"' in (tmp_path / "fer_helpers" / "__init__.py").read_text()
+    for path in sorted((tmp_path / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        source = setup_cell(path)
+        assert "%pip install -q fer-helpers==7.8.9" in source and 'if installed != "7.8.9":' in source
+        assert fer_helpers.__version__ not in source
