@@ -40,15 +40,22 @@ assert len(series) == 9, f"the wheel should ship the nine notebooks, has {series
 assert "fer_helpers/pretrained/fer_vgg.keras" in names, "the wheel lacks the pretrained model"
 EOF
 
+VENV="$WORK/venv"  # a clean venv, with a current pip (it reads the packages' metadata without downloading them)
+rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+
 step "Colab's stack held fixed: pip install --dry-run of the wheel (Python 3.12, manylinux)"
 platforms=()  # Colab runs Ubuntu 22.04 (glibc 2.35); pip matches the tags exactly, so list the older ones too
 for tag in manylinux_2_35 manylinux_2_34 manylinux_2_31 manylinux_2_28 manylinux_2_27 manylinux_2_24 manylinux_2_17 \
            manylinux2014 manylinux_2_12 manylinux2010 manylinux_2_5 manylinux1 linux; do
   platforms+=(--platform "${tag}_x86_64")
 done
-"$PYTHON" -m pip install --dry-run --ignore-installed --quiet --report "$WORK/colab_report.json" \
-  --target "$WORK/colab_target" --python-version 3.12 --implementation cp --abi cp312 \
-  "${platforms[@]}" --only-binary=:all: --constraint "$ROOT/.ci/colab_stack.txt" "$WHEEL"
+for try in 1 2; do  # a second try only for a download cut short
+  "$VENV/bin/python" -m pip install --dry-run --ignore-installed --quiet --report "$WORK/colab_report.json" \
+    --target "$WORK/colab_target" --python-version 3.12 --implementation cp --abi cp312 \
+    "${platforms[@]}" --only-binary=:all: --constraint "$ROOT/.ci/colab_stack.txt" "$WHEEL" && break
+  [ "$try" = 2 ] && exit 1
+done
 "$PYTHON" - "$WORK/colab_report.json" "$ROOT/.ci/colab_stack.txt" <<'EOF'
 import json, re, sys
 chosen = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.load(open(sys.argv[1]))["install"]}
@@ -62,8 +69,6 @@ print("resolves beside Colab's stack, unchanged:", ", ".join(f"{n} {v}" for n, v
 EOF
 
 step "a clean venv with the wheel alone, every dependency at its lower bound"
-VENV="$WORK/venv"
-rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
 "$PYTHON" "$ROOT/.ci/min_constraints.py" > "$WORK/minimum.txt"
 mkdir -p "$WORK/empty"
 (cd "$WORK/empty" && "$VENV/bin/python" -m pip install --quiet --constraint "$WORK/minimum.txt" "$WHEEL" \
