@@ -274,3 +274,22 @@ def test_bump_version_rewrites_the_package_and_every_setup_cell(tmp_path):
         source = setup_cell(path)
         assert "%pip install -q fer-helpers==7.8.9" in source and 'if installed != "7.8.9":' in source
         assert fer_helpers.__version__ not in source
+
+
+# --------------------------------------------------------------------------------------------- demo from a pip install
+def test_demo_from_a_pip_installation_runs_the_notebooks_shipped_with_it(monkeypatch, tmp_path, capsys):
+    from fer_helpers import demo
+
+    shipped = tmp_path / "site-packages" / "fer_helpers" / "series"
+    shipped.mkdir(parents=True)
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nprint('ran in', os.getcwd())")])
+    nbformat.write(book, shipped / "00_only.ipynb")
+    monkeypatch.setattr(demo, "repo_root", lambda: tmp_path / "no-checkout")
+    monkeypatch.setattr(demo, "packaged_notebooks", lambda: demo.notebook_paths(shipped))
+    monkeypatch.chdir(tmp_path)
+    assert demo.demo_cli(None) == 0
+    out = capsys.readouterr().out
+    executed = nbformat.read(tmp_path / "fer-tutorial-demo" / "00_only.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == f"ran in {tmp_path / 'fer-tutorial-demo'}\n"
+    assert f"the notebooks of fer-helpers {fer_helpers.__version__}, copied to" in out
+
