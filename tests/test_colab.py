@@ -34,14 +34,14 @@ def colab(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(STUB))
     module = importlib.import_module("google.colab")
     assert Path(module.__file__).is_relative_to(STUB)  # the stand-in, never a real Colab
-    for name in [n for n in sys.modules if n.startswith("google.colab")]:
-        monkeypatch.setitem(sys.modules, name, sys.modules[name])  # removed again after the test
     monkeypatch.setenv("FER_COLAB_CONTENT", str(tmp_path / "content"))
     monkeypatch.delenv("FER_RUNS_DIR", raising=False)
     module.files.upload_calls.clear()
     module.output.scripts.clear()
     module.output.custom_widget_manager = False
-    return module
+    yield module
+    for name in [n for n in sys.modules if n.startswith("google.colab")]:
+        del sys.modules[name]  # not in Colab any more (monkeypatch then restores whatever was there before)
 
 
 # ---------------------------------------------------------------------------------------------------- version, badges
