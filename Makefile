@@ -10,8 +10,8 @@ PY     := $(VENV)/bin/python
 .PHONY: demo test lab install clean site browser-test
 
 $(VENV)/.installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else \
-	  f"fer-tutorial needs Python 3.10 to 3.12 (TensorFlow wheels); $(PYTHON) is {v[0]}.{v[1]}: run make PYTHON=python3.12 ...")'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else \
+	  f"fer-tutorial needs Python 3.10 to 3.13 (TensorFlow wheels); $(PYTHON) is {v[0]}.{v[1]}: run make PYTHON=python3.12 ...")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

@@ -663,7 +663,8 @@ def embedded_dataset_path(per_class: int | None = None, seed: int = 0) -> Path:
 
 
 def locate_fer2013(verbose: bool = True) -> Path:
-    """Find FER2013: ``$FER2013_PATH``, then ``data/``, then kagglehub's cache; else the embedded synthetic set.
+    """Find FER2013: ``$FER2013_PATH``, then ``data/``, then on Colab ``MyDrive/fer-tutorial`` (``data/`` and the
+    download, when Drive is mounted), then kagglehub's cache; else the embedded synthetic set.
 
     The fallback is announced once per Python session, on stdout, so nobody mistakes results on synthetic faces
     for FER2013.
@@ -674,7 +675,11 @@ def locate_fer2013(verbose: bool = True) -> Path:
         if not p.exists():
             raise FileNotFoundError(f"FER2013_PATH is set to {p}, which does not exist")
         return p
-    for folder in dict.fromkeys([Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data"]):
+    from .notebook import drive_dir
+
+    drive = drive_dir()  # None unless on Colab with Google Drive mounted
+    on_drive = [drive / "data", drive / "kagglehub"] if drive is not None else []
+    for folder in dict.fromkeys([Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data", *on_drive]):
         found = _find_in(folder)
         if found:
             return found
@@ -711,8 +716,9 @@ def display_path(path) -> str:
 def download_fer2013(handle: str = KAGGLE_DATASET, dest=None) -> Path:
     """Download FER2013 with kagglehub (public data sets need no credentials) and return the data file's path.
 
-    kagglehub keeps the download in its cache (``$KAGGLEHUB_CACHE``, default ``~/.cache/kagglehub``), where
-    :func:`locate_fer2013` finds it later. With ``dest`` the file is also copied there (e.g. ``data/``).
+    kagglehub keeps the download in its cache (``$KAGGLEHUB_CACHE``, default ``~/.cache/kagglehub``; on Colab the
+    setup cell points it at ``MyDrive/fer-tutorial/kagglehub`` when Drive is mounted), where :func:`locate_fer2013`
+    finds it later. With ``dest`` the file is also copied there (e.g. ``data/``).
     """
     try:
         import kagglehub

@@ -82,14 +82,14 @@ def best_available_model(use_pretrained: bool = True, run_dir=None, data=None, c
 
     model = None
     if use_pretrained:
-        from .pretrained import pretrained_path
+        from .pretrained import load_shipped_model, pretrained_path
 
         try:
             path = pretrained_path()
         except FileNotFoundError:
             say("the pretrained model is not part of this installation (yet): falling back to notebook 5's model")
         else:
-            model = keras.models.load_model(path, compile=False)  # a fresh copy; safe_mode stays on
+            model = load_shipped_model(path)  # a fresh copy; safe_mode stays on
             source, note = "pretrained", f"the pretrained model {path.name}"
             converted = float32_model(model)
             if converted is not model:

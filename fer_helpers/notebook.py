@@ -1,13 +1,17 @@
-"""What every notebook's setup cell calls: version checks, seeds, quiet logs, fast mode, and finding the data.
+"""What every notebook's setup cell calls: version checks, seeds, quiet logs, fast mode, finding the data, and on
+Colab Google Drive, the GPU and the widgets.
 
-The setup cell of each notebook is three lines plus the Colab install::
+The setup cell of each notebook is two form fields, the Colab install of this exact version, and one call::
 
+    FER_FAST = False  # @param {type:"boolean"}
+    MOUNT_DRIVE = True  # @param {type:"boolean"}
     import sys
     IS_COLAB = "google.colab" in sys.modules
     if IS_COLAB:
-        %pip install -q "fer-helpers @ git+https://github.com/<repo>"
+        %pip install -q fer-helpers==X.Y.Z
+        ... (stop with a clear message when that version is not installed afterwards)
     from fer_helpers.notebook import setup
-    env = setup()
+    env = setup(seed=42, fast=FER_FAST or None, mount_drive=MOUNT_DRIVE)
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import os
 import sys
 import warnings
 
-#: GitHub ``owner/name`` of this repository: the Colab badges and the Colab install point here.
+#: GitHub ``owner/name`` of this repository: every notebook's "Open in Colab" badge points here (a test checks them).
+#: A fork runs ``python scripts/set_colab_repo.py OWNER/NAME``, which rewrites this line and the badges.
 GITHUB_REPO = "fer-tutorial/fer-tutorial"
 BRANCH = "main"
-MIN_VERSIONS = {"python": (3, 10), "tensorflow": (2, 20), "keras": (3, 10), "cv2": (4, 10)}
+#: The oldest versions the pins of pyproject.toml allow (Colab's stack: TensorFlow 2.19, Keras 3.10).
+MIN_VERSIONS = {"python": (3, 10), "tensorflow": (2, 19), "keras": (3, 10), "cv2": (4, 10)}
 
 
 def colab_url(notebook_path: str) -> str:
@@ -84,11 +90,13 @@ def quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
-def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True) -> NotebookEnv:
-    """Check versions, seed everything, quiet TensorFlow, and decide fast mode.
+def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True, mount_drive: bool = False,
+          training: bool = False) -> NotebookEnv:
+    """Check versions, seed everything, quiet TensorFlow, and decide fast mode; on Colab also :func:`setup_colab`.
 
-    Fast mode (``FER_FAST=1`` in the environment, as in CI and ``make demo``) keeps every training run short so
-    the whole series runs in minutes; results are then illustrations, not benchmarks.
+    Fast mode (``FER_FAST=1`` in the environment, as in CI and ``make demo``, or ``fast=True``) keeps every training
+    run short so the whole series runs in minutes; results are then illustrations, not benchmarks. ``mount_drive``
+    and ``training`` only matter on Colab (see :func:`setup_colab`).
     """
     quiet_tensorflow()
     import cv2
@@ -118,6 +126,8 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True) -> Not
     if verbose:
         print(" | ".join(f"{k} {v}" for k, v in versions.items()))
         print(f"Colab: {env.is_colab} | fast mode: {env.fast} | seed: {seed}")
+    if env.is_colab:
+        setup_colab(mount_drive=mount_drive, training=training, fast=fast, verbose=verbose)
     return env
 
 
@@ -132,6 +142,102 @@ def env_flag(name: str, default: bool = False) -> bool:
     if value in ("0", "false", "no", "off", "n"):
         return False
     raise ValueError(f"environment variable {name}={os.environ[name]!r}: expected 1/true/yes/on or 0/false/no/off")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Google Colab: Drive for the runs and the data, the GPU, the widgets
+# ----------------------------------------------------------------------------------------------------------------------
+
+#: The folder of this series on Google Drive, inside ``MyDrive``: ``runs/`` and the FER2013 download go there.
+DRIVE_FOLDER = "fer-tutorial"
+
+
+def colab_content() -> "Path":
+    """Colab's working folder, ``/content`` (``$FER_COLAB_CONTENT`` moves it: tests and CI's stand-in Colab)."""
+    from pathlib import Path
+
+    return Path(os.environ.get("FER_COLAB_CONTENT", "/content"))
+
+
+def drive_dir() -> "Path | None":
+    """``MyDrive/fer-tutorial`` on Colab once Google Drive is mounted (created if missing), else None."""
+    if "google.colab" not in sys.modules:
+        return None
+    my_drive = colab_content() / "drive" / "MyDrive"
+    if not my_drive.is_dir():
+        return None
+    folder = my_drive / DRIVE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def gpu_name() -> str | None:
+    """The name of the first GPU TensorFlow sees (e.g. ``Tesla T4``), or None on a CPU-only runtime."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    try:
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name") or gpus[0].name
+    except (ValueError, RuntimeError):
+        return gpus[0].name
+
+
+@dataclasses.dataclass
+class ColabSetup:
+    """What :func:`setup_colab` did: the Drive folder (None if not mounted), the GPU (None if none), widgets."""
+
+    drive: object  # pathlib.Path or None
+    gpu: str | None
+    custom_widget_manager: bool
+
+
+def setup_colab(mount_drive: bool = True, training: bool = False, fast: bool = False,
+                verbose: bool = True) -> ColabSetup:
+    """On Colab: mount Google Drive, keep runs and the FER2013 download there, report the GPU, enable the widgets.
+
+    With ``mount_drive`` (the setup cell's ``MOUNT_DRIVE`` field) Drive is mounted at ``/content/drive`` (Colab asks
+    for permission); :func:`runs_dir` and kagglehub's cache (``$KAGGLEHUB_CACHE``, unless already set) then live in
+    ``MyDrive/fer-tutorial``, where every later notebook finds them. A refused mount is reported, not raised.
+    ``training`` adds how to switch to a GPU runtime when there is none. With ipywidgets 8, Colab's custom widget
+    manager is enabled so the sliders render (ipywidgets 7, Colab's own, needs nothing).
+    """
+    import ipywidgets
+
+    say = print if verbose else (lambda *a, **k: None)
+    folder = drive_dir()
+    if mount_drive and folder is None:
+        from google.colab import drive
+
+        try:
+            drive.mount(str(colab_content() / "drive"))
+        except Exception as exc:  # refused, timed out, no Drive for this account
+            say(f"Google Drive was not mounted ({type(exc).__name__}: {exc}). Runs and downloads stay on this "
+                "session's disk and are lost when it ends; run this cell again to retry, or untick MOUNT_DRIVE.")
+        folder = drive_dir()
+    if folder is not None:
+        os.environ.setdefault("KAGGLEHUB_CACHE", str(folder / "kagglehub"))
+        say(f"Google Drive: runs and the FER2013 download are kept in MyDrive/{DRIVE_FOLDER}, where every notebook "
+            "of the series finds them")
+    elif not mount_drive:
+        say("Google Drive not mounted (MOUNT_DRIVE is off): runs and downloads are lost when this session ends, and "
+            "the other notebooks, which Colab runs in runtimes of their own, will not find them")
+    gpu = gpu_name()
+    if gpu:
+        say(f"GPU runtime: {gpu}")
+    elif training:
+        say("No GPU: this is a CPU runtime." + ("" if fast else " Full mode trains for hours on a CPU;") +
+            " Runtime > Change runtime type > T4 GPU (then run all cells again) trains many times faster"
+            + (", or tick FER_FAST for a short run." if not fast else "."))
+    else:
+        say("No GPU (CPU runtime): enough for this notebook; notebook 5 trains faster on a GPU runtime")
+    manager = int(ipywidgets.__version__.split(".")[0]) >= 8
+    if manager:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+    return ColabSetup(folder, gpu, manager)
 
 
 def load_data(verbose: bool = True):
@@ -155,9 +261,6 @@ def is_synthetic(data) -> bool:
 # Helpers of the training and evaluation lessons (notebooks 5 and 6)
 # ----------------------------------------------------------------------------------------------------------------------
 
-#: Google Drive folder for the runs on Colab, used once Drive is mounted (``drive.mount("/content/drive")``).
-COLAB_DRIVE_RUNS = "/content/drive/MyDrive/fer-tutorial/runs"
-
 #: Notebook 5's run directory: this folder inside :func:`runs_dir`.
 LESSON5_RUN = "05_training"
 
@@ -165,9 +268,9 @@ LESSON5_RUN = "05_training"
 def runs_dir() -> "Path":
     """The folder the notebooks write training runs and saved models to, created if missing.
 
-    ``$FER_RUNS_DIR`` when set. On Colab, ``MyDrive/fer-tutorial/runs`` once Google Drive is mounted at
-    ``/content/drive`` (runs then outlive the session, and the other notebooks, which Colab runs in runtimes of their
-    own, find notebook 5's run), else ``/content/runs``. In a checkout of the project, ``runs/`` at its root (written
+    ``$FER_RUNS_DIR`` when set. On Colab, ``MyDrive/fer-tutorial/runs`` once Google Drive is mounted (the setup
+    cell's ``MOUNT_DRIVE``; runs then outlive the session, and the other notebooks, which Colab runs in runtimes of
+    their own, find notebook 5's run), else ``/content/runs``. In a checkout of the project, ``runs/`` at its root (written
     ``../runs`` from ``notebooks/``, ignored by git); elsewhere ``runs/`` in the current folder.
     """
     from pathlib import Path
@@ -177,7 +280,7 @@ def runs_dir() -> "Path":
     if os.environ.get("FER_RUNS_DIR"):
         path = Path(os.environ["FER_RUNS_DIR"]).expanduser()
     elif "google.colab" in sys.modules:
-        path = Path(COLAB_DRIVE_RUNS) if Path(COLAB_DRIVE_RUNS).parents[1].is_dir() else Path("/content/runs")
+        path = drive_dir() / "runs" if drive_dir() is not None else colab_content() / "runs"
     elif (repo_root() / "notebooks").is_dir():
         path = repo_root() / "runs"
         cwd = Path.cwd().resolve()

@@ -767,24 +767,55 @@ def sample_photo() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
 
 
-def snapshot_or_fallback(path="webcam.jpg", quality: float = 0.8, fallback=None) -> np.ndarray:
+def snapshot_or_fallback(path="webcam.jpg", quality: float = 0.8, fallback=None, webcam: bool = True) -> np.ndarray:
     """A webcam photo in Colab; elsewhere (or if the camera fails) ``fallback`` or the astronaut photo. BGR array.
 
     Outside Colab there is no browser camera to reach from Python, so it prints a message and uses the uploaded
-    image ``fallback`` (a path) if given, else the bundled astronaut portrait (:func:`sample_photo`).
+    image ``fallback`` (a path) if given, else the bundled astronaut portrait (:func:`sample_photo`). With
+    ``webcam=False`` (notebook 7's ``USE_WEBCAM`` left unticked) the camera is not asked for at all, so a Run all
+    never waits for a click.
     """
-    try:
-        return load_image(webcam_snapshot(path, quality))
-    except ImportError:
-        reason = "not running in Google Colab, so there is no browser webcam"
-    except Exception as exc:  # camera blocked, no camera, user closed the tab...
-        reason = f"the webcam photo failed ({type(exc).__name__}: {exc})"
+    in_colab = sys.modules.get("google.colab") is not None
+    if not webcam:
+        reason = ("the webcam is off (tick USE_WEBCAM and run this cell again to take a snapshot)" if in_colab
+                  else "not running in Google Colab, so there is no browser webcam")
+    else:
+        try:
+            return load_image(webcam_snapshot(path, quality))
+        except ImportError:
+            reason = "not running in Google Colab, so there is no browser webcam"
+        except Exception as exc:  # camera blocked, no camera, user closed the tab...
+            reason = f"the webcam photo failed ({type(exc).__name__}: {exc})"
     if fallback is not None:
         image = load_image(fallback)
         print(f"{reason}: using the uploaded image {fallback} instead")
         return image if image.ndim == 3 and image.shape[2] == 3 else to_bgr(image)
     print(f"{reason}: using the bundled astronaut photo (skimage.data.astronaut) instead")
     return sample_photo()
+
+
+def photo_from_user(path=None, upload: bool = False) -> str | None:
+    """The learner's own photo for notebook 7: ``path`` if given, else on Colab with ``upload`` a file chooser.
+
+    Returns the path of the photo, or None (with a message that fits where the notebook runs) when there is none:
+    no path set, the upload not asked for (``UPLOAD_PHOTO`` unticked, so a Run all never waits for a click), or the
+    upload cancelled. The uploaded file lands in the current folder, as Colab's ``files.upload`` saves it.
+    """
+    if path:
+        return str(path)
+    if sys.modules.get("google.colab") is None:
+        print("no photo given: set MY_PHOTO to the path of a photo")
+        return None
+    if not upload:
+        print("no photo given: tick UPLOAD_PHOTO and run this cell again to choose one (or set MY_PHOTO to a path)")
+        return None
+    from google.colab import files
+
+    uploaded = files.upload()  # a file chooser appears below the cell
+    if not uploaded:
+        print("the upload was cancelled: run this cell again to choose a photo")
+        return None
+    return next(iter(uploaded))
 
 
 # ---------------------------------------------------------------------------------------------------------------- CLI

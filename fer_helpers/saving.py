@@ -362,6 +362,13 @@ def _load_keras(path: Path, compile: bool, keras):
         with _safe_mode_scope():
             return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:
+        if not compile and isinstance(exc, (TypeError, ValueError)) and "argument" in str(exc):
+            from .pretrained import load_shipped_model  # written by a newer Keras: e.g. the shipped model on 3.10
+
+            try:
+                return load_shipped_model(path)
+            except Exception:
+                pass
         raise _load_error(path, version, exc) from exc
 
 

@@ -122,11 +122,14 @@ def test_runs_dir_env_colab_with_and_without_drive_and_checkout(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     assert notebook.runs_dir() == repo_root() / "runs"
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    drive = tmp_path / "content" / "drive" / "MyDrive" / "fer-tutorial" / "runs"
-    monkeypatch.setattr(notebook, "COLAB_DRIVE_RUNS", str(drive))
+    monkeypatch.delenv("FER_COLAB_CONTENT", raising=False)
     created = []
-    monkeypatch.setattr(Path, "mkdir", lambda self, **kw: created.append(self))
-    assert notebook.runs_dir() == Path("/content/runs")  # Drive not mounted: the session's disk
-    os.makedirs(tmp_path / "content" / "drive" / "MyDrive")  # Path.mkdir is stubbed above
-    assert notebook.runs_dir() == drive  # mounted: the runs outlive the session
-    assert created == [Path("/content/runs"), drive]
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "mkdir", lambda self, **kw: created.append(self))
+        assert notebook.runs_dir() == Path("/content/runs")  # Colab, Drive not mounted: the session's disk
+    assert created == [Path("/content/runs")]
+    monkeypatch.setenv("FER_COLAB_CONTENT", str(tmp_path / "content"))  # Colab's /content, moved here
+    assert notebook.runs_dir() == tmp_path / "content" / "runs"
+    os.makedirs(tmp_path / "content" / "drive" / "MyDrive")  # what drive.mount("/content/drive") makes appear
+    drive = tmp_path / "content" / "drive" / "MyDrive" / "fer-tutorial" / "runs"
+    assert notebook.runs_dir() == drive and drive.is_dir()  # mounted: the runs outlive the session

@@ -85,7 +85,8 @@ def test_demo_outside_a_checkout_says_where_the_notebooks_come_from(monkeypatch,
     from fer_helpers import demo
 
     monkeypatch.setattr(demo, "repo_root", lambda: tmp_path)  # a pip installation: no notebooks/ next to it
-    monkeypatch.setattr(demo, "notebook_paths", lambda: [])
+    monkeypatch.setattr(demo, "notebook_paths", lambda folder=None: [])
+    monkeypatch.setattr(demo, "packaged_notebooks", lambda: [])
     assert demo.demo_cli(None) == 2
     err = capsys.readouterr().err
     assert f"no notebooks found in {tmp_path / 'notebooks'}" in err and "git clone" in err

@@ -90,3 +90,33 @@ def test_recipe_script_trains_every_stage_and_skips_finished_ones(tmp_path):
         assert (out / s / "metrics.json").exists() and len(pd.read_csv(out / s / "training_log.csv")) == 1
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
     assert all(f"{s}: finished, skipped" in again.stdout for s in names)
+
+
+def test_a_file_from_a_newer_keras_loads_without_the_arguments_this_one_lacks(tmp_path):
+    """Colab's Keras 3.10 meets configs written by a newer Keras (e.g. BatchNormalization's ``renorm``)."""
+    import json
+    import zipfile
+
+    import keras
+    import numpy as np
+
+    from fer_helpers.pretrained import load_shipped_model
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="dense"),
+                              keras.layers.BatchNormalization(name="bn")])
+    model.save(tmp_path / "plain.keras")
+    with zipfile.ZipFile(tmp_path / "plain.keras") as src:
+        config = json.loads(src.read("config.json"))
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "BatchNormalization":
+                layer["config"]["renorm_from_the_future"] = False
+            if layer["class_name"] == "Dense":
+                layer["config"]["kernel_initializer"]["config"]["axes_from_the_future"] = None
+        with zipfile.ZipFile(tmp_path / "newer.keras", "w") as dst:
+            for item in src.infolist():
+                dst.writestr(item, json.dumps(config) if item.filename == "config.json" else src.read(item.filename))
+    with pytest.raises((TypeError, ValueError)):
+        keras.models.load_model(tmp_path / "newer.keras", compile=False)
+    loaded = load_shipped_model(tmp_path / "newer.keras")
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
