@@ -24,9 +24,10 @@ _EMOJI_FONT_HINTS = ("emoji", "symbola", "segoe ui symbol")
 def emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """``(extra font families, drawable flag per class)``.
 
-    A class's emoji counts as drawable when the default font or an installed scalable emoji font (Noto Emoji,
-    Symbola, Segoe UI Emoji, ...) has a glyph for it. Matplotlib cannot draw colour-bitmap fonts, so each candidate
-    font is test-rendered first. Anything unexpected means "no emojis": plain names are always acceptable.
+    The emojis count as drawable when the default font and the installed scalable emoji fonts (Noto Emoji, Symbola,
+    Segoe UI Emoji, ...) have glyphs for all seven; with one missing, no class gets one, so that a figure never shows
+    six emojis and a bare name. Matplotlib cannot draw colour-bitmap fonts, so each candidate font is test-rendered
+    first. Anything unexpected means "no emojis": plain names are always acceptable.
     """
     try:
         from matplotlib import font_manager
@@ -55,7 +56,8 @@ def emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
                 continue
             extra.append(entry.name)
             codes |= font_codes
-        return tuple(extra), tuple(ord(e) in codes for e in EMOJIS)
+        drawable = all(ord(e) in codes for e in EMOJIS)
+        return (tuple(extra) if drawable else ()), (drawable,) * NUM_CLASSES
     except Exception:  # noqa: BLE001
         return (), (False,) * NUM_CLASSES
 

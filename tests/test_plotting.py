@@ -69,3 +69,11 @@ def test_class_label_never_shows_an_undrawable_emoji():
             fig.text(0.1, i / 7, label)
         fig.canvas.draw()
     assert not [w for w in caught if "missing from" in str(w.message)]
+
+
+def test_emojis_are_drawn_for_all_seven_classes_or_none():
+    from fer_helpers.plotting import emoji_support
+
+    fonts, drawable = emoji_support()
+    assert len(drawable) == 7 and len(set(drawable)) == 1
+    assert bool(fonts) <= drawable[0]
