@@ -33,6 +33,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .atomic import dumps_json
 from .labels import EMOTIONS, FOLDER_TO_LABEL, NUM_CLASSES, USAGES, label_from_folder
 from .preprocessing import FACE_SIZE, prepare_faces
 
@@ -784,7 +785,7 @@ def info_cli(args) -> int:
     s = summarize(data)
     if args.json:
         s["skipped_rows"] = [{"row": r, "reason": why} for r, why in data.skipped]
-        print(json.dumps(s))
+        print(dumps_json(s))
     else:
         print(format_summary(s))
         if data.skipped:

@@ -28,7 +28,6 @@ plain name is used, so figures never show empty boxes or raise missing-glyph war
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -37,6 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .atomic import dumps_json
 from .labels import EMOTIONS, NUM_CLASSES
 from .preprocessing import prepare_face, prepare_faces
 
@@ -808,7 +808,7 @@ def evaluate_cli(args) -> int:
         payload.update(result.to_dict())
         if by_tta:
             payload["accuracy_by_tta"] = by_tta
-        print(json.dumps(payload))
+        print(dumps_json(payload))
     else:
         print(format_report(result, title=f"Model: {model_path}\nData:  {data_path} "
                                           f"({f'split {split}' if split else 'all rows'}, {result.n} faces)"))

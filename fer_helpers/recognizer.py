@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import math
 import os
 import sys
@@ -34,6 +33,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .atomic import dumps_json
 from .inference import predict_proba
 from .labels import EMOJIS, EMOTIONS
 from .preprocessing import to_gray, to_uint8
@@ -890,7 +890,7 @@ def predict_cli(args) -> int:
         if as_json:
             faces = [{"box": d["box"], "label": d["label"], "probabilities": d["probabilities"]}
                      for d in (r.to_dict() for r in results)]
-            print(json.dumps({"image": str(image_path), "faces": faces}), flush=True)
+            print(dumps_json({"image": str(image_path), "faces": faces}), flush=True)
         else:
             print(f"{image_path}: {len(results)} face{'s' if len(results) != 1 else ''}")
             for r in results:

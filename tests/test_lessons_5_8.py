@@ -73,7 +73,10 @@ def settings(callback, folder):
     kind = next(base for base in SETTINGS if isinstance(callback, base))
     values = {}
     for name in SETTINGS[kind]:
-        value = getattr(callback, name)
+        if name == "mode" and not hasattr(callback, "mode"):  # Keras < 3.11 keeps only ModelCheckpoint's comparison
+            name, value = "monitor_op", repr(callback.monitor_op)
+        else:
+            value = getattr(callback, name)
         if name in ("filename", "filepath", "log_dir"):
             value = Path(value).relative_to(folder).as_posix()  # the same file inside each run directory
         values[name] = value

@@ -7,6 +7,14 @@ from ._base import CodingExercise, Mistake, ThoughtExercise, fail
 LOGGED = ("val_accuracy", "val_loss", "accuracy", "loss")
 
 
+def _mode(callback) -> str:
+    """The callback's mode; Keras before 3.11 keeps only its comparison (``monitor_op``) in some callbacks."""
+    mode = getattr(callback, "mode", None)
+    if mode is None:
+        mode = {np.less: "min", np.greater: "max"}.get(getattr(callback, "monitor_op", None), "auto")
+    return mode
+
+
 def _check_callbacks(callbacks):
     import keras
 
@@ -29,8 +37,9 @@ def _check_callbacks(callbacks):
             fail(f"{name} monitors the training score {callback.monitor!r}: judge progress on the validation "
                  "faces, 'val_accuracy'")
         rising = "accuracy" in callback.monitor
-        if callback.mode == ("min" if rising else "max"):
-            fail(f"{name} monitors {callback.monitor!r} with mode={callback.mode!r}: "
+        mode = _mode(callback)
+        if mode == ("min" if rising else "max"):
+            fail(f"{name} monitors {callback.monitor!r} with mode={mode!r}: "
                  f"{'accuracy rises' if rising else 'a loss falls'} when the model improves, so "
                  f"mode={'max' if rising else 'min'!r}")
     stop, reduce, checkpoint = get["EarlyStopping"], get["ReduceLROnPlateau"], get["ModelCheckpoint"]
