@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import keras  # noqa: E402
 
+from fer_helpers.atomic import atomic_path, save_model, write_json  # noqa: E402
 from fer_helpers.crops import RandomCropErase, ten_crops  # noqa: E402
 from fer_helpers.models import build_default_cnn  # noqa: E402
 
@@ -138,20 +138,6 @@ def shipped_model(net: keras.Model, crop: int) -> keras.Model:
     return keras.Model(faces, net(keras.layers.CenterCrop(crop, crop, name="center_crop")(faces)), name="fer_vgg")
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(temporary_path)``, then rename it to ``path``: the file is complete or absent."""
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{''.join(path.suffixes)}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n"))
-
-
 def learning_rate(epoch: int, peak: float, warmup: int, epochs: int) -> float:
     if epoch < warmup:
         return peak * (epoch + 1) / warmup
@@ -189,12 +175,13 @@ class Checkpoints(keras.callbacks.Callback):
         if accuracy > state["best_accuracy"]:
             state.update(best_accuracy=accuracy, best_epoch=epoch + 1)
             self.shipped.set_weights(self.net.get_weights())
-            atomic_write(self.out / "best_model.keras", self.shipped.save)
+            save_model(self.shipped, self.out / "best_model.keras")
         folder.mkdir(exist_ok=True)
         tag = f"epoch{epoch + 1:03d}"
-        atomic_write(folder / f"{tag}.weights.h5", self.model.save_weights)
-        optimizer = [np.asarray(v) for v in self.model.optimizer.variables]
-        atomic_write(folder / f"{tag}.optimizer.npz", lambda tmp: np.savez(tmp, *optimizer))
+        with atomic_path(folder / f"{tag}.weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        with atomic_path(folder / f"{tag}.optimizer.npz") as tmp:
+            np.savez(tmp, *[np.asarray(v) for v in self.model.optimizer.variables])
         state["completed"], state["resume_from"] = epoch + 1, tag
         write_json(folder / "state.json", state)  # the resume point moves only once its files are complete
         for old in folder.glob("epoch*"):
