@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from ..atomic import write_json
 
 PROGRESS_FILE = "exercise_progress.json"
 
@@ -164,19 +164,11 @@ def load_progress(path: Path | None = None) -> dict[str, str]:
 
 
 def record_pass(exercise_id: str, path: Path | None = None) -> Path:
-    """Add one passed exercise to the progress file, written atomically (temporary file, then os.replace)."""
+    """Add one passed exercise to the progress file, written atomically."""
     path = progress_path() if path is None else Path(path)
     passed = load_progress(path)
     if exercise_id in passed:
         return path
     passed[exercise_id] = datetime.datetime.now().isoformat(timespec="seconds")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".exercise_progress.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"passed": dict(sorted(passed.items()))}, handle, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json(path, {"passed": dict(sorted(passed.items()))}, indent=1)
     return path
