@@ -1,61 +1,54 @@
-"""Exercises of lesson 4: data augmentation with Keras 3 preprocessing layers."""
+"""Exercises of lesson 4: data augmentation with Keras 3 preprocessing layers.
 
+Their hints and worked solutions are in lesson4.md.
+"""
+
+import keras
 import numpy as np
 
-from ._base import CodingExercise, Mistake, ThoughtExercise, fail
+from .core import Exercise, exercise, fail, layers_of, need
 
-RANDOM_KINDS = ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomBrightness",
-                "RandomContrast", "RandomBrightnessMultiply", "RandomAffine")
+LEGACY = "ImageDataGenerator(rotation_range=30, zoom_range=(0.7, 1.0))"
 
 
-def _layers(pipeline):
-    import keras
-
+def pipeline_layers(pipeline) -> list:
+    """The layers of an augmentation pipeline, which must be one Keras layer (a keras.Sequential)."""
     if isinstance(pipeline, (list, tuple)):
         fail("that is a list of layers: wrap it in keras.Sequential([...]) so that it works as one layer")
-    if not isinstance(pipeline, keras.layers.Layer):
-        fail(f"expected a keras.Sequential of augmentation layers, got a {type(pipeline).__name__}")
-    found = list(getattr(pipeline, "layers", [pipeline]))
-    return [sub for layer in found for sub in (getattr(layer, "layers", None) or [layer])]
+    need(pipeline, keras.layers.Layer, "a keras.Sequential of augmentation layers")
+    return layers_of(pipeline)
 
 
-def _factor_range(factor):
+def factor_range(factor) -> tuple[float, float]:
+    """A Random... layer's factor as (low, high): a single number f means (-f, f)."""
     if isinstance(factor, (list, tuple)):
         return float(factor[0]), float(factor[1])
     return -abs(float(factor)), abs(float(factor))
 
 
-def _faces():
-    from ..synthetic import generate_faces
-
-    return generate_faces(1, seed=4)[0][:4, ..., None].astype("float32")
+def widest(factor) -> float:
+    return max(abs(v) for v in factor_range(factor))
 
 
-def _check_pipeline(pipeline):
-    layers = _layers(pipeline)
+@exercise(4, 1)
+def q1(pipeline):
+    layers = pipeline_layers(pipeline)
     kinds = [type(layer).__name__ for layer in layers]
-    if not any(kind in RANDOM_KINDS for kind in kinds):
+    if not any(kind.startswith("Random") for kind in kinds):
         fail(f"no random augmentation layer among {kinds}: use RandomFlip, RandomRotation, RandomZoom, ...")
-    for layer in layers:
-        kind = type(layer).__name__
+    for layer, kind in zip(layers, kinds):
         if kind == "RandomFlip" and layer.mode != "horizontal":
             fail(f"RandomFlip(mode={layer.mode!r}) turns faces upside down: use RandomFlip('horizontal'); "
                  "RandomFlip() without a mode flips both ways")
-        if kind == "RandomRotation":
-            low, high = _factor_range(layer.factor)
-            if max(abs(low), abs(high)) > 0.1:
-                fail(f"RandomRotation turns faces by up to {max(abs(low), abs(high)) * 360:.0f} degrees: its factor "
-                     "is a fraction of a full turn (0.05 = 18 degrees); keep it at most 0.1")
-        if kind == "RandomZoom":
-            low, high = _factor_range(layer.height_factor)
-            if max(abs(low), abs(high)) > 0.3:
-                fail(f"RandomZoom's factor {layer.height_factor} is too strong: keep it within +-0.3 (scale - 1)")
-        if kind == "RandomTranslation":
-            for factor in (layer.height_factor, layer.width_factor):
-                if max(abs(v) for v in _factor_range(factor)) > 0.25:
-                    fail("RandomTranslation moves faces by more than a quarter of the image: factors are "
-                         "fractions of the size; keep them at most 0.2")
-    faces = _faces()
+        if kind == "RandomRotation" and widest(layer.factor) > 0.1:
+            fail(f"RandomRotation turns faces by up to {widest(layer.factor) * 360:.0f} degrees: its factor is a "
+                 "fraction of a full turn (0.05 = 18 degrees); keep it at most 0.1")
+        if kind == "RandomZoom" and widest(layer.height_factor) > 0.3:
+            fail(f"RandomZoom's factor {layer.height_factor} is too strong: keep it within +-0.3 (scale - 1)")
+        if kind == "RandomTranslation" and max(widest(layer.height_factor), widest(layer.width_factor)) > 0.25:
+            fail("RandomTranslation moves faces by more than a quarter of the image: its factors are fractions of "
+                 "the size; keep them at most 0.2")
+    faces = np.random.default_rng(4).integers(0, 256, (4, 48, 48, 1)).astype("float32")
     out = np.asarray(pipeline(faces, training=True))
     if out.shape != faces.shape:
         fail(f"the pipeline changes the shape {faces.shape} to {out.shape}: augmentation must keep (48, 48, 1)")
@@ -65,96 +58,32 @@ def _check_pipeline(pipeline):
     return "a face-friendly augmentation: " + ", ".join(kinds)
 
 
-def _pipeline(*extra, flip="horizontal"):
-    import keras
-    from keras import layers
-
-    return keras.Sequential([layers.RandomFlip(flip), layers.RandomRotation(0.05, fill_mode="nearest"),
-                             layers.RandomZoom(0.1, fill_mode="nearest"), *extra])
-
-
-q1 = CodingExercise(
-    lesson=4, number=1, title="an augmentation pipeline for faces with keras.Sequential",
-    hint_text="keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(0.05), "
-              "layers.RandomZoom(0.1), ...]): mirror left-right only, and keep the changes small.",
-    solution_text=("from keras import layers\n\nanswer = keras.Sequential([\n"
-                   "    layers.RandomFlip(\"horizontal\"),\n"
-                   "    layers.RandomRotation(0.05, fill_mode=\"nearest\"),  # +-18 degrees\n"
-                   "    layers.RandomTranslation(0.1, 0.1, fill_mode=\"nearest\"),\n"
-                   "    layers.RandomZoom(0.1, fill_mode=\"nearest\"),\n])\nex.q1.check(answer)"),
-    validate=_check_pipeline,
-    make_reference=_pipeline,
-    mistakes=[
-        Mistake("flip both ways", lambda: _pipeline(flip="horizontal_and_vertical"), "upside down"),
-        Mistake("degrees as a fraction", lambda: _pipeline(__import__("keras").layers.RandomRotation(0.5)),
-                "fraction of a full turn"),
-        Mistake("a list", lambda: [__import__("keras").layers.RandomFlip("horizontal")], "keras.Sequential"),
-        Mistake("a crop", lambda: _pipeline(__import__("keras").layers.RandomCrop(40, 40)), "changes the shape"),
-    ],
-)
-
-LEGACY = "ImageDataGenerator(rotation_range=30, zoom_range=(0.7, 1.0))"
+ZOOM_MISTAKES = {
+    (0.7, 1.0): "RandomZoom((0.7, 1.0)) uses ImageDataGenerator's scales; RandomZoom wants scale - 1: (-0.3, 0.0)",
+    (0.0, 0.3): "positive RandomZoom factors zoom OUT; scales 0.7..1.0 zoom in, which is (0.7 - 1, 1.0 - 1) = "
+                "(-0.3, 0.0)",
+    (-0.3, 0.3): "RandomZoom(0.3) zooms in AND out by up to 30%; zoom_range=(0.7, 1.0) only zooms in: (-0.3, 0.0)",
+}
 
 
-def _check_port(pipeline):
-    layers = _layers(pipeline)
-    by_kind = {type(layer).__name__: layer for layer in layers}
-    if "RandomRotation" not in by_kind or "RandomZoom" not in by_kind:
+@exercise(4, 2)
+def q2(pipeline):
+    by_kind = {type(layer).__name__: layer for layer in pipeline_layers(pipeline)}
+    if not {"RandomRotation", "RandomZoom"} <= set(by_kind):
         fail(f"expected a RandomRotation and a RandomZoom layer, found {list(by_kind)}")
-    low, high = _factor_range(by_kind["RandomRotation"].factor)
-    if np.allclose([low, high], [-30 / 180, 30 / 180], atol=1e-3):
+    degrees = tuple(round(v * 360) for v in factor_range(by_kind["RandomRotation"].factor))
+    if degrees == (-60, 60):
         fail("RandomRotation's factor is a fraction of a FULL turn (360 degrees): 30 degrees is 30 / 360, not 30 / 180")
-    if not np.allclose([low, high], [-30 / 360, 30 / 360], atol=1e-3):
-        fail(f"RandomRotation turns by {low * 360:.0f}..{high * 360:.0f} degrees, expected -30..30: "
+    if degrees != (-30, 30):
+        fail(f"RandomRotation turns by {degrees[0]}..{degrees[1]} degrees, expected -30..30: "
              "factor = rotation_range / 360")
-    zoom = _factor_range(by_kind["RandomZoom"].height_factor)
-    if np.allclose(zoom, [0.7, 1.0], atol=1e-3):
-        fail("RandomZoom((0.7, 1.0)) uses ImageDataGenerator's scales; RandomZoom wants scale - 1: (-0.3, 0.0)")
-    if np.allclose(zoom, [0.0, 0.3], atol=1e-3):
-        fail("positive RandomZoom factors zoom OUT; scales 0.7..1.0 zoom in, which is (0.7 - 1, 1.0 - 1) = (-0.3, 0.0)")
-    if np.allclose(zoom, [-0.3, 0.3], atol=1e-3):
-        fail("RandomZoom(0.3) zooms in AND out by up to 30%; zoom_range=(0.7, 1.0) only zooms in: (-0.3, 0.0)")
-    if not np.allclose(zoom, [-0.3, 0.0], atol=1e-3):
-        fail(f"RandomZoom's factor is {zoom}, expected (-0.3, 0.0): factor = scale - 1 for both ends")
-    width = by_kind["RandomZoom"].width_factor
-    if width is not None and not np.allclose(_factor_range(width), [-0.3, 0.0], atol=1e-3):
-        fail("give width_factor the same range as height_factor (or leave it None, which keeps the aspect ratio)")
+    zoom = by_kind["RandomZoom"]
+    for factor in (zoom.height_factor, zoom.width_factor or zoom.height_factor):
+        low, high = (round(v, 3) for v in factor_range(factor))
+        if (low, high) != (-0.3, 0.0):
+            fail(ZOOM_MISTAKES.get((low, high), f"RandomZoom's factors are {zoom.height_factor} and "
+                                                f"{zoom.width_factor}, expected (-0.3, 0.0): factor = scale - 1"))
     return f"the layers of {LEGACY}"
 
 
-def _port(rotation=30 / 360, zoom=(-0.3, 0.0)):
-    import keras
-    from keras import layers
-
-    return keras.Sequential([layers.RandomRotation(rotation, fill_mode="nearest"),
-                             layers.RandomZoom(zoom, fill_mode="nearest")])
-
-
-q2 = CodingExercise(
-    lesson=4, number=2, title=f"port {LEGACY} to Keras 3 layers",
-    hint_text="RandomRotation's factor is a fraction of a full turn; RandomZoom's factor is scale - 1, and a "
-              "negative factor zooms in.",
-    solution_text=("from keras import layers\n\nanswer = keras.Sequential([\n"
-                   "    layers.RandomRotation(30 / 360, fill_mode=\"nearest\"),\n"
-                   "    layers.RandomZoom((0.7 - 1, 1.0 - 1), fill_mode=\"nearest\"),  # (-0.3, 0.0): zoom in only\n"
-                   "])\nex.q2.check(answer)"),
-    validate=_check_port,
-    make_reference=_port,
-    mistakes=[
-        Mistake("half turn", lambda: _port(rotation=30 / 180), "FULL turn"),
-        Mistake("scales as factors", lambda: _port(zoom=(0.7, 1.0)), "scale - 1"),
-        Mistake("zoom sign", lambda: _port(zoom=(0.0, 0.3)), "zoom OUT"),
-        Mistake("symmetric zoom", lambda: _port(zoom=0.3), "zooms in AND out"),
-    ],
-)
-
-q3 = ThoughtExercise(
-    lesson=4, number=3, title="why only the training data is augmented",
-    hint_text="What is the validation score for? What would it measure if the validation faces changed every epoch?",
-    solution_text=("Augmentation is a way to show the network more varied training faces, so that it learns what "
-                   "does not change the expression (position, size, tilt, lighting, mirroring). The validation and "
-                   "test faces must stay fixed: they measure how well the model does on faces as they really come, "
-                   "and a score on randomly changed faces would vary from epoch to epoch and describe a different "
-                   "task. Keras helps: the Random... layers only act with training=True (inside fit), and are "
-                   "switched off in predict and evaluate."),
-)
+q3 = Exercise(4, 3)  # answered in words
