@@ -27,14 +27,13 @@ from .inference import predict_proba
 from .labels import EMOTIONS, NUM_CLASSES
 from .models import last_conv_layer_name
 from .plotting import class_label, class_labels, face_axes, figure_context, show_face, subplots
-from .preprocessing import prepare_face, prepare_faces
+from .preprocessing import prepare_faces
 from .saving import load_face_model
 
 # --------------------------------------------------------------------------------------------------------- metrics
 
 
-def check_labels(labels, n: int | None = None) -> np.ndarray:
-    """``labels`` as int64 class indices 0..6; ValueError for unlabeled faces (-1), other values or not ``n`` labels."""
+def _check_labels(labels, n: int | None = None) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be one class index per face, got shape {labels.shape}")
@@ -47,13 +46,6 @@ def check_labels(labels, n: int | None = None) -> np.ndarray:
     if bad.size:
         raise ValueError(f"label {bad[0]} is outside 0..{NUM_CLASSES - 1}")
     return labels.astype(np.int64)
-
-
-def normalize_confusion(confusion) -> np.ndarray:
-    """Divide each row of a confusion matrix by its total (rows without faces stay zero): the diagonal is recall."""
-    cm = np.asarray(confusion, dtype=np.float64)
-    totals = cm.sum(axis=1, keepdims=True)
-    return np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
 
 
 def _metrics(entry: dict) -> dict:
@@ -86,8 +78,8 @@ class EvaluationResult:
             if probabilities.shape != (len(y_true), NUM_CLASSES):
                 raise ValueError(f"probabilities must have shape ({len(y_true)}, 7), got {probabilities.shape}")
             y_pred = probabilities.argmax(axis=1) if y_pred is None else y_pred
-        y_true = check_labels(y_true)
-        y_pred = check_labels(y_pred, len(y_true))
+        y_true = _check_labels(y_true)
+        y_pred = _check_labels(y_pred, len(y_true))
         if len(y_true) == 0:
             raise ValueError("cannot evaluate on zero faces")
         report = classification_report(y_true, y_pred, labels=range(NUM_CLASSES), target_names=EMOTIONS,
@@ -120,7 +112,7 @@ def evaluate_model(model, images, labels, tta: bool | str = False, batch_size: i
 
     ``tta`` is :func:`~fer_helpers.inference.predict_proba`'s: False, True (flip) or ``"tencrop"``.
     """
-    labels = check_labels(labels, len(images))
+    labels = _check_labels(labels, len(images))
     probabilities = predict_proba(model, images, tta=tta, batch_size=batch_size)
     return EvaluationResult.from_predictions(labels, probabilities=probabilities, tta=tta)
 
@@ -137,8 +129,7 @@ def blur_sensitivity(model, images, labels, sigmas=(0.0, 0.5, 0.7, 1.0), tta: bo
     scores = {}
     for sigma in sigmas:
         blurred = np.stack([cv2.GaussianBlur(face, (0, 0), sigma) for face in faces]) if sigma else faces
-        blurred = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)  # as a blurred photo would arrive
-        scores[sigma] = evaluate_model(model, blurred, labels, tta=tta).accuracy
+        scores[sigma] = evaluate_model(model, np.rint(blurred).clip(0, 255).astype(np.uint8), labels, tta=tta).accuracy
     return scores
 
 
@@ -169,15 +160,10 @@ def format_report(result: EvaluationResult, title: str | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- learning curves
-ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
-
-
-def history_frame(history) -> pd.DataFrame:
-    """A training log as a DataFrame, from a keras ``History``, a dict of per-epoch lists, a DataFrame or a CSV file."""
+def _history_frame(history) -> pd.DataFrame:
     if isinstance(history, (str, os.PathLike)):
         return pd.read_csv(history)
-    if isinstance(getattr(history, "history", None), dict):
-        history = history.history
+    history = history.history if isinstance(getattr(history, "history", None), dict) else history
     if not isinstance(history, (dict, pd.DataFrame)):
         raise TypeError(f"learning_curves takes a keras History, a dict of per-epoch lists, a DataFrame or the path "
                         f"of a CSVLogger file, got {type(history).__name__}")
@@ -190,25 +176,22 @@ def _epoch_axes(ax, title: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def learning_curves(history, show_learning_rate: bool | None = None, title: str | None = None):
-    """Loss and accuracy per epoch, training and validation, with the best epoch (lowest ``val_loss``) marked.
+def learning_curves(history, title: str | None = None):
+    """Loss and accuracy per epoch, training and validation, with the best epoch (lowest ``val_loss``) marked, and
+    the learning rate when it was logged.
 
-    ``history``: what ``model.fit`` returned, its ``.history`` dict, a DataFrame or a ``CSVLogger`` file. A third
-    panel shows the learning rate when it was logged (``show_learning_rate=None``) or is asked for.
+    ``history``: what ``model.fit`` returned, its ``.history`` dict, a DataFrame or a ``CSVLogger`` file.
     """
-    df = history_frame(history)
-    acc = next((key for key in ACCURACY_KEYS if key in df), None)
+    df = _history_frame(history)
+    acc = next((k for k in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy") if k in df), None)
     missing = [name for name, found in (("loss", "loss" in df), ("accuracy", acc)) if not found]
     if missing:
         raise ValueError(f"learning_curves needs the columns loss and accuracy; missing: {', '.join(missing)}; found: "
                          f"{', '.join(df.columns) or 'none'}. Compile the model with metrics=['accuracy']")
-    lr = next((key for key in ("learning_rate", "lr") if key in df), None)
-    if show_learning_rate and lr is None:
-        raise ValueError("no learning-rate column (learning_rate or lr) in the training log")
-    show_lr = lr is not None if show_learning_rate is None else show_learning_rate
+    lr = next((key for key in ("learning_rate", "lr") if key in df), None)  # logged by ReduceLROnPlateau
     epochs = df["epoch"].to_numpy() + 1 if "epoch" in df else np.arange(1, len(df) + 1)  # CSVLogger counts from 0
     best = epochs[np.nanargmin(df["val_loss"])] if "val_loss" in df else None
-    fig, axes = subplots(1, 2 + show_lr, figsize=(5.5 * (2 + show_lr), 4), squeeze=False)
+    fig, axes = subplots(1, 2 + bool(lr), figsize=(5.5 * (2 + bool(lr)), 4), squeeze=False)
     for ax, key, name in zip(axes[0], ("loss", acc), ("Loss", "Accuracy")):
         ax.plot(epochs, df[key], marker="o", ms=3, label="training")
         if f"val_{key}" in df:
@@ -217,7 +200,7 @@ def learning_curves(history, show_learning_rate: bool | None = None, title: str 
             ax.axvline(best, color="gray", ls=":", lw=1, label=f"best epoch ({best})")
         ax.legend()
         _epoch_axes(ax, name)
-    if show_lr:
+    if lr:
         axes[0, 2].plot(epochs, df[lr], marker="o", ms=3, color="tab:green")
         axes[0, 2].set_yscale("log" if df[lr].min() > 0 and df[lr].max() >= 10 * df[lr].min() else "linear")
         _epoch_axes(axes[0, 2], "Learning rate")
@@ -238,10 +221,11 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
     cm = np.asarray(getattr(confusion, "confusion", confusion))
     if cm.shape != (NUM_CLASSES, NUM_CLASSES):
         raise ValueError(f"confusion matrix must be {NUM_CLASSES}x{NUM_CLASSES}, got shape {cm.shape}")
+    data = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm.astype(np.int64)  # rows: recall
     with figure_context():
         fig, ax = subplots(figsize=(8, 6.5))
-        sns.heatmap(normalize_confusion(cm) if normalize else cm.astype(np.int64), annot=True, square=True, ax=ax,
-                    fmt=".2f" if normalize else "d", cmap="Blues", vmin=0, vmax=1 if normalize else None,
+        sns.heatmap(data, annot=True, square=True, ax=ax, fmt=".2f" if normalize else "d", cmap="Blues", vmin=0,
+                    vmax=1 if normalize else None,
                     xticklabels=class_labels(), yticklabels=class_labels(),
                     cbar_kws={"label": "share of true class" if normalize else "faces"})
         ax.set(xlabel="predicted emotion", ylabel="true emotion",
@@ -273,7 +257,7 @@ def misclassified_gallery(images, y_true, y_pred, probabilities=None, max_faces:
                           title: str | None = None):
     """The faces the model got wrong, titled with true and predicted emotion (most confident mistakes first when
     ``probabilities`` are given)."""
-    y_true, y_pred = check_labels(y_true, len(images)), check_labels(y_pred, len(images))
+    y_true, y_pred = _check_labels(y_true, len(images)), _check_labels(y_pred, len(images))
     wrong = np.flatnonzero(y_true != y_pred)
     if probabilities is not None:
         probabilities = np.asarray(probabilities)
@@ -296,9 +280,7 @@ def misclassified_gallery(images, y_true, y_pred, probabilities=None, max_faces:
     return fig
 
 
-def probability_bars(ax, probabilities, truth: int | None = None) -> None:
-    """One face's class probabilities as horizontal bars: the prediction green if right, red if wrong (blue without
-    ``truth``), the true class green."""
+def _probability_bars(ax, probabilities, truth: int | None = None) -> None:
     pred = int(np.argmax(probabilities))
     colors = ["lightgray"] * NUM_CLASSES
     colors[pred] = "tab:blue" if truth is None else "tab:green" if pred == truth else "tab:red"
@@ -306,33 +288,31 @@ def probability_bars(ax, probabilities, truth: int | None = None) -> None:
         colors[truth] = "tab:green"
     ax.barh(range(NUM_CLASSES), probabilities, color=colors)
     ax.set_yticks(range(NUM_CLASSES), class_labels(), fontsize=8)
-    ax.set_xlim(0, 1)
-    ax.invert_yaxis()
-    ax.tick_params(axis="x", labelsize=7)
+    ax.set(xlim=(0, 1), ylim=(NUM_CLASSES - 0.5, -0.5))  # the first class on top
     ax.set_title(f"pred: {class_label(pred)} {probabilities[pred]:.0%}", fontsize=9)
 
 
 def prediction_grid(model_or_probabilities, images, labels=None, n: int = 8, tta: bool = False,
                     pairs_per_row: int = 2, title: str | None = None):
-    """The first ``n`` faces, each beside a bar chart of its seven class probabilities (see :func:`probability_bars`).
+    """The first ``n`` faces, each beside a bar chart of its class probabilities: the predicted class green when
+    right, red when wrong (blue without ``labels``), the true class green.
 
     ``model_or_probabilities``: a model, which is run on the faces, or probabilities ``(N, 7)`` you already have.
     """
     faces = prepare_faces(images[:n])[..., 0]
-    if len(faces) == 0:
-        raise ValueError("no faces to show")
     probs = model_or_probabilities
     probs = predict_proba(probs, faces, tta=tta) if hasattr(probs, "predict") else np.asarray(probs)[:len(faces)]
     if probs.shape != (len(faces), NUM_CLASSES):
-        raise ValueError(f"probabilities must have shape (N >= {len(faces)}, 7), got {np.shape(model_or_probabilities)}")
-    truth = None if labels is None else check_labels(labels[:len(faces)], len(faces))
+        raise ValueError(f"probabilities must have {len(faces)} rows of 7, got {np.shape(model_or_probabilities)}")
+    truth = None if labels is None else _check_labels(labels[:len(faces)], len(faces))
     pairs = min(pairs_per_row, len(faces))
     with figure_context():
         fig, axes = face_axes(2 * len(faces), 2 * pairs, (2.6, 1.9), gridspec_kw={"width_ratios": [1, 1.6] * pairs})
         for k in range(len(faces)):
             show_face(axes[2 * k], faces[k], "" if truth is None else f"true: {class_label(truth[k])}")
-            probability_bars(axes[2 * k + 1], probs[k], None if truth is None else truth[k])
-        fig.suptitle(title or "")
+            _probability_bars(axes[2 * k + 1], probs[k], None if truth is None else truth[k])
+        if title:
+            fig.suptitle(title)
         fig.tight_layout()
     return fig
 
@@ -348,10 +328,7 @@ def grad_cams(model, faces, class_indices=None, layer_name: str | None = None) -
     """
     x = prepare_faces(faces).astype(np.float32)
     layer_name = layer_name or last_conv_layer_name(model)
-    try:
-        maps = model.get_layer(layer_name).output
-    except ValueError:
-        raise ValueError(f"model {model.name!r} has no layer named {layer_name!r}") from None
+    maps = model.get_layer(layer_name).output
     if len(maps.shape) != 4:
         raise ValueError(f"layer {layer_name!r} outputs shape {tuple(maps.shape)}; Grad-CAM needs 4-D feature maps")
     final = model.layers[-1]
@@ -375,23 +352,16 @@ def grad_cams(model, faces, class_indices=None, layer_name: str | None = None) -
     return np.clip([cv2.resize(cam, (x.shape[2], x.shape[1])) for cam in cams], 0, 1).astype(np.float32)
 
 
-def grad_cam(model, face, class_index: int | None = None, layer_name: str | None = None) -> np.ndarray:
-    """The Grad-CAM heatmap ``(48, 48)`` of one face (see :func:`grad_cams`)."""
-    return grad_cams(model, prepare_face(face)[None], class_index, layer_name)[0]
-
-
 def grad_cam_figure(model, faces, labels=None, layer_name: str | None = None, max_faces: int = 8,
                     title: str | None = None):
     """Each face (top row) and its Grad-CAM heatmap for the predicted class laid over it (bottom row)."""
     x = prepare_faces(faces[:max_faces])
-    if len(x) == 0:
-        raise ValueError("no faces to show")
     probs = predict_proba(model, x)
     preds = probs.argmax(axis=1)
     cams = grad_cams(model, x, preds, layer_name)
     with figure_context():
-        fig, axes = subplots(2, len(x), figsize=(2.0 * len(x) + 0.4, 5.2), squeeze=False)
-        for k, (top, bottom) in enumerate(axes.T):
+        fig, axes = face_axes(2 * len(x), len(x), (2.0, 2.4))  # faces on top, heatmaps below
+        for k, (top, bottom) in enumerate(zip(axes, axes[len(x):])):
             true = "" if labels is None else f"true: {class_label(labels[k])}\n"
             show_face(top, x[k, ..., 0], f"{true}pred: {class_label(preds[k])} {probs[k, preds[k]]:.0%}")
             show_face(bottom, x[k, ..., 0], f"why {class_label(preds[k])}?")
@@ -419,9 +389,8 @@ def evaluate_cli(args) -> int:
     result = evaluate_model(model, data.images, data.labels, tta=tta, batch_size=args.batch_size)
     by_tta = {}
     if tta == "tencrop":
-        for name, mode in (("single", False), ("flip", True)):
-            by_tta[name] = evaluate_model(model, data.images, data.labels, mode, args.batch_size).accuracy
-        by_tta["tencrop"] = result.accuracy
+        by_tta = {name: evaluate_model(model, data.images, data.labels, mode, args.batch_size).accuracy
+                  for name, mode in (("single", False), ("flip", True))} | {"tencrop": result.accuracy}
     if args.json:
         extra = {"accuracy_by_tta": by_tta} if by_tta else {}
         print(dumps_json({"model": args.model, "data": args.data, "split": args.split, **result.to_dict(), **extra}))

@@ -103,6 +103,8 @@ def subplots(*args, **kwargs):
 
 def face_axes(n: int, ncols: int, size: tuple[float, float], **kwargs):
     """A figure with ``n`` axes in rows of ``ncols``, each ``size`` inches; returns ``(fig, flat list of axes)``."""
+    if n == 0:
+        raise ValueError("no faces to show")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows + 0.4), squeeze=False, **kwargs)
@@ -118,20 +120,13 @@ def show_face(ax, face, title: str = "", **title_kwargs) -> None:
     ax.set_title(title, fontsize=8, **title_kwargs)
 
 
-def face_grid(images, labels=None, predictions=None, ncols: int = 8, max_faces: int = 32, size: float = 1.3):
-    """A grid of faces, each titled with its label (and prediction, green if right, red if wrong)."""
+def face_grid(images, labels=None, ncols: int = 8, max_faces: int = 32, size: float = 1.3):
+    """A grid of faces, each titled with its emotion when ``labels`` are given."""
     faces = prepare_faces(images[:max_faces])[..., 0]
-    if len(faces) == 0:
-        raise ValueError("no faces to show")
     with figure_context():
         fig, axes = face_axes(len(faces), ncols, (size, size + 0.35))
         for i, ax in enumerate(axes):
-            lines = [] if labels is None else [class_label(labels[i])]
-            color = "black"
-            if predictions is not None:
-                lines.append(("→ " if lines else "") + class_label(predictions[i]))
-                color = color if labels is None else "green" if predictions[i] == labels[i] else "red"
-            show_face(ax, faces[i], "\n".join(lines), color=color)
+            show_face(ax, faces[i], "" if labels is None else class_label(labels[i]))
         fig.tight_layout()
     return fig
 

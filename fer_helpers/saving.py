@@ -74,7 +74,7 @@ def save_architecture_and_weights(model, json_path, weights_path=None) -> tuple[
 
 
 # ---------------------------------------------------------------------------------------------------------- loading
-def check_file(path: Path, what: str = "model file") -> None:
+def _check_file(path: Path, what: str = "model file") -> None:
     """FileNotFoundError if ``path`` is missing, ValueError if it is empty; both name the file."""
     if not path.exists():
         raise FileNotFoundError(f"{what} not found: {path}")
@@ -82,16 +82,16 @@ def check_file(path: Path, what: str = "model file") -> None:
         raise ValueError(f"{what} {path} is empty (0 bytes): it was not written completely; save it again")
 
 
-def check_model_path(path: Path, weights) -> str:
+def _model_format(path: Path, weights) -> str:
     """The format of the model file ``path`` (see :data:`FORMATS`); a clear error when it cannot be one."""
-    check_file(path)
-    if path.is_dir():
-        saved_model = (path / "saved_model.pb").exists()
+    _check_file(path)
+    if (path / "saved_model.pb").exists():
         by = "Keras 2" if (path / "keras_metadata.pb").exists() else "TensorFlow"
-        raise ValueError(f"{path} is a folder, not a model file" + (
-            f": a TensorFlow SavedModel written by {by}, which Keras 3 cannot load as a model. For inference wrap it "
-            f"in keras.layers.TFSMLayer({str(path)!r}, call_endpoint='serving_default'), or load it where Keras 2 "
-            "runs and re-save it as model.keras" if saved_model else ""))
+        raise ValueError(f"{path} is a TensorFlow SavedModel written by {by}, which Keras 3 cannot load as a model: "
+                         f"for inference wrap it in keras.layers.TFSMLayer({str(path)!r}), or load it where Keras 2 "
+                         "runs and re-save it as model.keras")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a model file")
     if path.name.lower().endswith(WEIGHTS_SUFFIX):
         raise ValueError(f"{path} holds weights only, no architecture: pass it as the weights of its architecture "
                          f"file, load_model('model.json', weights={str(path)!r}), or call model.load_weights")
@@ -102,27 +102,48 @@ def check_model_path(path: Path, weights) -> str:
     return FORMATS[path.suffix.lower()]
 
 
-def read_model_file(path: Path, fmt: str) -> tuple[str, dict | None]:
-    """The Keras version a model file records and, for ``.json``, the architecture; ValueError naming the file when
-    it holds no Keras model."""
-    try:
-        if fmt == "keras":
-            with zipfile.ZipFile(path) as archive:
-                if "config.json" not in archive.namelist():
-                    raise ValueError(f"{path} is a zip archive but not a Keras model (it has no config.json)")
-                return json.loads(archive.read("metadata.json")).get("keras_version", ""), None
+def _load_error(path: Path, fmt: str, exc: Exception) -> ValueError:
+    """Why Keras could not load the model file ``path``, and what to do about it."""
+    version = ""
+    with contextlib.suppress(Exception):  # the Keras version the file records, if any
         if fmt == "h5":
             with h5py.File(path, "r") as f:
-                if "model_config" not in f.attrs:
-                    raise ValueError(f"{path} holds weights only, no architecture" if "layers" in f or "layer_names"
-                                     in f.attrs else f"{path} is an HDF5 file but not a Keras model (no model_config)")
-                return str(f.attrs.get("keras_version", "")), None
+                version = str(f.attrs["keras_version"])
+        elif fmt == "json":
+            version = str(json.loads(path.read_text(encoding="utf-8"))["keras_version"])
+        else:
+            with zipfile.ZipFile(path) as archive:
+                version = str(json.loads(archive.read("metadata.json"))["keras_version"])
+    if "safe_mode" in str(exc):
+        hint = "it contains Python code (a Lambda layer), and load_model never executes code from a model file: " \
+               "rebuild the model in Python and load only its weights, or use a registered custom layer"
+    elif version.startswith(("1.", "2.")):
+        hint = f"it was saved by Keras {version}, which Keras {keras.__version__} cannot read: load it where Keras 2 " \
+               "runs (TensorFlow 2.15, or the tf-keras package) and re-save it as model.keras"
+    else:
+        hint = "it is not a Keras model, or it is damaged"
+    return ValueError(f"cannot load {path}: {hint} ({type(exc).__name__}: {exc})")
+
+
+def _load_json(path: Path, weights, compile: bool):
+    """``model_from_json`` on ``path``, then the weights from ``weights`` or the file next to it."""
+    try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable {path.suffix} model file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
-        raise ValueError(f"{path} is JSON but not a Keras model architecture (no class_name and config)")
-    return str(config.get("keras_version", "")), config
+        if not compile:
+            config.pop("compile_config", None)
+        model = keras.models.model_from_json(json.dumps(config))
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"the JSON describes a {type(model).__name__}, not a model")
+    except Exception as exc:
+        raise _load_error(path, "json", exc) from exc
+    candidates = [Path(weights)] if weights else [default_weights_path(path), path.with_suffix(".h5")]
+    weights = next((p for p in candidates if p.exists()), candidates[0])
+    _check_file(weights, "weights file")
+    try:
+        model.load_weights(weights)
+    except Exception as exc:
+        raise ValueError(f"weights file {weights} does not fit the architecture in {path}: {exc}") from exc
+    return model
 
 
 def load_model(path, weights=None, compile: bool = True):
@@ -135,37 +156,17 @@ def load_model(path, weights=None, compile: bool = True):
     path = Path(path)
     for module in ("augment", "crops"):  # they register the package's custom layers
         importlib.import_module(f"{__package__}.{module}")
-    fmt = check_model_path(path, weights)
-    version, config = read_model_file(path, fmt)
-    if fmt == "json":
-        candidates = [Path(weights)] if weights else [default_weights_path(path), path.with_suffix(".h5")]
-        weights = next((p for p in candidates if p.exists()), candidates[0])
-        check_file(weights, "weights file")
-        if not compile:
-            config.pop("compile_config", None)
-    try:
-        with SafeModeScope(True), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*(legacy|__array__).*")
+    fmt = _model_format(path, weights)
+    with SafeModeScope(True), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(legacy|__array__).*")
+        if fmt == "json":
+            return _load_json(path, weights, compile)
+        try:
             if fmt == "keras" and not compile:
                 return load_shipped_model(path)  # also reads files written by a newer Keras
-            if fmt != "json":
-                return keras.saving.load_model(path, compile=compile, safe_mode=True)
-            model = keras.models.model_from_json(json.dumps(config))
-    except Exception as exc:
-        if "safe_mode" in str(exc):
-            hint = "it contains Python code (a Lambda layer), and load_model never executes code from a model file: " \
-                   "rebuild the model in Python and load only its weights, or use a registered custom layer"
-        elif version.split(".")[0] in ("1", "2"):
-            hint = f"it was saved by Keras {version}, which Keras {keras.__version__} cannot read: load it where " \
-                   "Keras 2 runs (TensorFlow 2.15, or the tf-keras package) and re-save it as model.keras"
-        else:
-            hint = "it is damaged or not a model this Keras can build"
-        raise ValueError(f"cannot load {path}: {hint} ({type(exc).__name__}: {exc})") from exc
-    try:
-        model.load_weights(weights)
-    except Exception as exc:
-        raise ValueError(f"weights file {weights} does not fit the architecture in {path}: {exc}") from exc
-    return model
+            return keras.saving.load_model(path, compile=compile, safe_mode=True)
+        except Exception as exc:
+            raise _load_error(path, fmt, exc) from exc
 
 
 def check_face_model(model, source="the model"):
@@ -220,7 +221,7 @@ def export_tflite(model, path, quantization: str | None = "float16") -> Path:
 def tflite_predict(path, faces) -> np.ndarray:
     """Class probabilities ``(N, 7)`` from a ``.tflite`` model for faces of any size and colour."""
     path = Path(path)
-    check_file(path, "TensorFlow Lite file")
+    _check_file(path, "TensorFlow Lite file")
     x = prepare_faces(faces).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its move to the ai-edge-litert package

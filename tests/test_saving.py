@@ -207,11 +207,11 @@ def test_other_non_model_files(tmp_path):
     z = tmp_path / "photos.keras"
     with zipfile.ZipFile(z, "w") as f:
         f.writestr("a.txt", "hello")
-    with pytest.raises(ValueError, match="photos.keras.*no config.json"):
+    with pytest.raises(ValueError, match="photos.keras.*not a Keras model"):
         load_model(z)
     j = tmp_path / "list.json"
     j.write_text("[1, 2, 3]")
-    with pytest.raises(ValueError, match="list.json.*not a Keras model architecture"):
+    with pytest.raises(ValueError, match="list.json.*not a Keras model"):
         load_model(j)
     h = tmp_path / "data.h5"
     with h5py.File(h, "w") as f:
