@@ -136,11 +136,9 @@ def class_balance_figure(labels, usage=None, title: str = "Faces per emotion"):
     import pandas as pd
     import seaborn as sns
 
-    df = pd.DataFrame({"emotion": [class_label(c) for c in np.asarray(labels)]})
-    hue_order = None
-    if usage is not None:
-        df["Usage"] = np.asarray(usage)
-        hue_order = [u for u in USAGES if u in set(df["Usage"])]
+    usage = "all" if usage is None else np.asarray(usage)
+    df = pd.DataFrame({"emotion": [class_label(c) for c in np.asarray(labels)], "Usage": usage})
+    hue_order = [u for u in USAGES if u in set(df["Usage"])]
     with figure_context():
         fig, ax = subplots(figsize=(9, 4))
         sns.countplot(data=df, x="emotion", hue="Usage" if hue_order else None, order=class_labels(),

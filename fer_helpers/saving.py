@@ -97,6 +97,8 @@ def _model_format(path: Path, weights) -> str:
                          f"file, load_model('model.json', weights={str(path)!r}), or call model.load_weights")
     if path.suffix.lower() not in FORMATS:
         raise ValueError(f"cannot load {path}: unsupported extension {path.suffix!r}; expected .keras, .h5 or .json")
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise ValueError(f"{path} is not a Keras model: a .keras file is a zip archive, this one is not (cut short?)")
     if weights is not None and path.suffix.lower() != ".json":
         raise ValueError(f"weights= goes with a .json architecture file, not with {path}")
     return FORMATS[path.suffix.lower()]
