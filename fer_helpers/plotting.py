@@ -1,4 +1,4 @@
-"""Figures for the early lessons: grids of faces, class balance, pixel histograms.
+"""Figures for the early lessons (grids of faces, class balance, pixel histograms) and their shared helpers.
 
 Every function returns a matplotlib ``Figure`` and never calls ``plt.show()``: a notebook shows it by ending a
 cell with ``fig = ...`` (inline backend) or ``display(fig)``, and tests can inspect it.
@@ -101,39 +101,32 @@ def subplots(*args, **kwargs):
     return plt.subplots(*args, **kwargs)
 
 
-def face_grid(images, labels=None, predictions=None, probabilities=None, ncols: int = 8, max_faces: int = 32,
-              title: str | None = None, size: float = 1.3):
-    """A grid of faces, each titled with its label (and prediction, green if right, red if wrong)."""
-    faces = prepare_faces(images)[..., 0][:max_faces]
-    n = len(faces)
+def face_axes(n: int, ncols: int, size: tuple[float, float], **kwargs):
+    """A figure with ``n`` axes in rows of ``ncols``, each ``size`` inches; returns ``(fig, flat list of axes)``."""
     if n == 0:
         raise ValueError("no faces to show")
     ncols = min(ncols, n)
-    nrows = int(np.ceil(n / ncols))
+    nrows = -(-n // ncols)
+    fig, axes = subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows + 0.4), squeeze=False, **kwargs)
+    for ax in axes.ravel()[n:]:
+        ax.remove()
+    return fig, list(axes.ravel()[:n])
+
+
+def show_face(ax, face, title: str = "", **title_kwargs) -> None:
+    """Draw one 48x48 face (0..255) in gray, without ticks, under ``title``."""
+    ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+    ax.axis("off")
+    ax.set_title(title, fontsize=8, **title_kwargs)
+
+
+def face_grid(images, labels=None, ncols: int = 8, max_faces: int = 32, size: float = 1.3):
+    """A grid of faces, each titled with its emotion when ``labels`` are given."""
+    faces = prepare_faces(images[:max_faces])[..., 0]
     with figure_context():
-        fig, axes = subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
-        axes = axes.ravel()
+        fig, axes = face_axes(len(faces), ncols, (size, size + 0.35))
         for i, ax in enumerate(axes):
-            ax.axis("off")
-            if i >= n:
-                continue
-            ax.imshow(faces[i], cmap="gray", vmin=0, vmax=255)
-            lines = []
-            color = "black"
-            if labels is not None:
-                lines.append(class_label(labels[i]))
-            if predictions is not None:
-                p = int(predictions[i])
-                text = class_label(p)
-                if probabilities is not None:
-                    text += f" {float(np.asarray(probabilities)[i, p]):.0%}"
-                lines.append(("→ " if labels is not None else "") + text)
-                if labels is not None:
-                    color = "green" if p == int(labels[i]) else "red"
-            if lines:
-                ax.set_title("\n".join(lines), fontsize=8, color=color)
-        if title:
-            fig.suptitle(title)
+            show_face(ax, faces[i], "" if labels is None else class_label(labels[i]))
         fig.tight_layout()
     return fig
 
@@ -143,23 +136,18 @@ def class_balance_figure(labels, usage=None, title: str = "Faces per emotion"):
     import pandas as pd
     import seaborn as sns
 
-    df = pd.DataFrame({"emotion": [class_label(int(c)) for c in np.asarray(labels)]})
-    order = [class_label(i) for i in range(NUM_CLASSES)]
-    hue = None
-    if usage is not None:
-        df["Usage"] = np.asarray(usage)
-        hue = "Usage"
+    usage = "all" if usage is None else np.asarray(usage)
+    df = pd.DataFrame({"emotion": [class_label(c) for c in np.asarray(labels)], "Usage": usage})
+    hue_order = [u for u in USAGES if u in set(df["Usage"])]
     with figure_context():
         fig, ax = subplots(figsize=(9, 4))
-        hue_order = [u for u in USAGES if u in set(df["Usage"])] if hue else None
-        sns.countplot(data=df, x="emotion", hue=hue, order=order, hue_order=hue_order, ax=ax)
+        sns.countplot(data=df, x="emotion", hue="Usage" if hue_order else None, order=class_labels(),
+                      hue_order=hue_order, ax=ax)
         for container in ax.containers:
             ax.bar_label(container, fontsize=7)
-        if hue:  # the legend goes beside the axes, where it cannot hide bars or their counts
+        if hue_order:  # the legend goes beside the axes, where it hides no bar
             sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        ax.set_xlabel("")
-        ax.set_ylabel("faces")
-        ax.set_title(title)
+        ax.set(xlabel="", ylabel="faces", title=title)
         fig.tight_layout()
     return fig
 
@@ -172,8 +160,7 @@ def pixel_histogram_figure(*arrays, names=None, bins: int = 64, title: str = "Pi
         arr = np.asarray(arr).ravel()
         ax.hist(arr, bins=bins, color="steelblue")
         ax.set_title(f"{name}\nmin {arr.min():.3g}, max {arr.max():.3g}, mean {arr.mean():.3g}", fontsize=9)
-        ax.set_xlabel("pixel value")
-    axes[0][0].set_ylabel("count")
+        ax.set(xlabel="pixel value", ylabel="count")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
