@@ -22,22 +22,25 @@ FER2013 = Path(__file__).resolve().parents[2] / "shared" / "fer2013" / "fer2013.
 
 def test_shipped_model_loads_and_is_small():
     model = pretrained.load_pretrained()
-    assert pretrained.MODEL_FILE.stat().st_size <= 10 * 1024 * 1024
-    assert tuple(model.input_shape) == (None, 48, 48, 1) and tuple(model.output_shape) == (None, 7)
+    assert pretrained.MODEL_FILE.stat().st_size < 20e6
+    assert tuple(model.input_shape) == (None, None, None, 1) and tuple(model.output_shape) == (None, 7)
     # every layer computes in float32: fast on every CPU and convertible to TFLite, whatever it was trained in
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
-    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1), dtype=np.uint8)
+    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype("float32")
     probs = np.asarray(model(faces, training=False))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    # whole faces are centre-cropped to the 40x40 the network was trained on: the same as feeding the crop
+    np.testing.assert_allclose(np.asarray(model(faces[:, 4:44, 4:44], training=False)), probs, atol=1e-5)
     assert pretrained.load_pretrained() is model  # loaded once per process
 
 
 def test_info_records_recipe_and_scores():
     info = pretrained.pretrained_info()
     assert info["file"] == pretrained.MODEL_FILE.name
-    assert 0 < info["publictest"]["accuracy"] <= 1 and 0 < info["publictest"]["accuracy_tta"] <= 1
-    assert info["publictest"]["n"] == 3435
-    assert info["recipe"]["model"] == "default" and "train_pretrained.sh" in info["command"]
+    pt = info["publictest"]
+    assert pt["n"] == 3435 and all(0.70 <= pt[k] <= 1 for k in ("accuracy", "accuracy_tta", "accuracy_tencrop"))
+    assert info["recipe"]["crop"] == 40 and info["recipe"]["filters"] == [64, 128, 256, 512]
+    assert "train_pretrained.sh" in info["command"] and info["params"] == pretrained.load_pretrained().count_params()
     assert len(info["confusion"]) == 7 and sum(map(sum, info["confusion"])) == 3435
     confusion = np.array(info["confusion"])
     assert info["publictest"]["accuracy"] == round(np.trace(confusion) / confusion.sum(), 4)  # one evaluation
@@ -68,28 +71,23 @@ def test_recorded_publictest_accuracy_reproduces(capsys):
 
 
 @pytest.mark.slow
-def test_recipe_script_trains_every_stage_and_skips_finished_ones(tmp_path):
-    """scripts/train_pretrained.sh end to end on a tiny generated data set, one epoch per stage."""
+def test_recipe_script_trains_the_shipped_recipe_and_skips_a_finished_run(tmp_path):
+    """scripts/train_pretrained.sh end to end on a tiny generated data set and a tiny network."""
     repo = Path(__file__).resolve().parents[1]
     images, labels = generate_faces(per_class=20, seed=3)
     csv = write_fer_csv(tmp_path / "tiny.csv", images, labels, assign_usage(labels, seed=3, fractions=(0.8, 0.2, 0)))
     out = tmp_path / "pretrained"
-    env = {**os.environ, "PY": sys.executable, "EPOCHS1": "1", "EPOCHS2": "1", "EPOCHS3": "1", "PRECISION": "float32",
-           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(repo)}
-    cmd = ["bash", str(repo / "scripts" / "train_pretrained.sh"), str(csv), str(out)]
+    env = {**os.environ, "PY": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(repo)}
+    cmd = ["bash", str(repo / "scripts" / "train_pretrained.sh"), str(csv), str(out), "--filters", "4,4,8,8",
+           "--epochs", "4", "--precision", "float32"]
     subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    names = ("stage1", "stage2", "stage3")
-    stage1, stage2, stage3 = (json.loads((out / s / "config.json").read_text()) for s in names)
-    assert stage1["init_from"] is None and stage1["augment"] == "light" and stage1["learning_rate"] == 1e-3
-    assert stage2["init_from"] == str(out / "stage1" / "best_model.keras")
-    assert stage2["augment"] == "default" and stage2["label_smoothing"] == 0.1 and stage2["learning_rate"] == 3e-4
-    assert stage1["warp"] == stage2["warp"] == "chained"  # as the shipped model's first two stages were trained
-    assert stage3["init_from"] == str(out / "stage2" / "best_model.keras") and stage3["warp"] == "bicubic"
-    assert stage3["augment"] == "default" and stage3["label_smoothing"] == 0.1 and stage3["learning_rate"] == 3e-4
-    for s in names:
-        assert (out / s / "metrics.json").exists() and len(pd.read_csv(out / s / "training_log.csv")) == 1
+    config = json.loads((out / "config.json").read_text())
+    assert config["filters"] == [4, 4, 8, 8] and config["epochs"] == 4  # the overrides win
+    assert (config["crop"], config["lr"], config["weight_decay"], config["erase"]) == (40, 0.01, 5e-4, 0.5)
+    assert len(pd.read_csv(out / "log.csv")) == 4 and not (out / "state").exists()
+    assert set(json.loads((out / "metrics.json").read_text())["publictest"]) == {"single", "flip", "tencrop"}
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    assert all(f"{s}: finished, skipped" in again.stdout for s in names)
+    assert "finished already" in again.stdout
 
 
 def test_a_file_from_a_newer_keras_loads_without_the_arguments_this_one_lacks(tmp_path):
