@@ -24,64 +24,35 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow with file descriptor 2 pointed at /dev/null: its C++ start-up lines ignore log levels."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
-        return
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401  (here, not at the top: `--help` and make-sample need no TensorFlow)
-    except ImportError:  # reported where a command needs it
-        pass
+        import tensorflow  # noqa: F401  (here, not at the top: --help and make-sample need no TensorFlow)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
 
 
-def finite(text: str) -> float:
-    """An argparse type: a finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+def number(kind, minimum: float):
+    """An argparse type: a finite ``kind`` (``int`` or ``float``) of at least ``minimum``."""
 
-
-def positive(text: str) -> float:
-    """An argparse type: a finite number above 0."""
-    if finite(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return float(text)
-
-
-def at_least(minimum: int):
-    """An argparse type: an integer of at least ``minimum``."""
-
-    def integer(text: str) -> int:
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer of at least {minimum}, got {text!r}")
+            value = math.nan
+        if not (math.isfinite(value) and value >= minimum):
+            raise argparse.ArgumentTypeError(f"expected a finite {kind.__name__} of at least {minimum}, got {text!r}")
         return value
 
-    return integer
+    return parse
 
 
 def int_list(text: str) -> tuple[int, ...]:
-    """An argparse type: positive integers separated by commas."""
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, e.g. 40,80,160,320; "
-                                         f"got {text!r}")
-    return values
+    """An argparse type: positive integers separated by commas, e.g. ``40,80,160,320``."""
+    return tuple(number(int, 1)(v) for v in text.split(","))
 
 
 def add_train(sub) -> None:
@@ -91,20 +62,19 @@ def add_train(sub) -> None:
     s.add_argument("--out", required=True, help="run directory (best model, CSV log, TensorBoard logs, metrics)")
     s.add_argument("--resume", action="store_true", help="continue the interrupted run in --out, with its settings")
     s.add_argument("--model", choices=["tutorial", "default"])
-    s.add_argument("--epochs", type=at_least(1))
-    s.add_argument("--batch-size", type=at_least(1))
-    s.add_argument("--learning-rate", type=positive)
+    s.add_argument("--epochs", type=number(int, 1))
+    s.add_argument("--batch-size", type=number(int, 1))
+    s.add_argument("--learning-rate", type=number(float, 0))
     s.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], help="sgd: with Nesterov momentum 0.9")
     s.add_argument("--schedule", choices=["plateau", "cosine"])
-    s.add_argument("--warmup-epochs", type=at_least(0), help="linear warm-up before the cosine decay")
-    s.add_argument("--label-smoothing", type=finite)
+    s.add_argument("--warmup-epochs", type=number(int, 0), help="linear warm-up before the cosine decay")
+    s.add_argument("--label-smoothing", type=number(float, 0))
     s.add_argument("--augment", help="augmentation preset: none, light, default or strong")
-    s.add_argument("--crop", type=at_least(8), help="train on random N-pixel crops (the model takes the centre crop)")
-    s.add_argument("--erase", type=finite, help="probability of random erasing")
-    s.add_argument("--patience", type=at_least(0), help="EarlyStopping patience in epochs")
-    s.add_argument("--seed", type=at_least(0))
-    s.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"],
-                   help="mixed precision for training; the saved model is float32")
+    s.add_argument("--crop", type=number(int, 8), help="train on random N-pixel crops; the model takes the centre")
+    s.add_argument("--erase", type=number(float, 0), help="probability of random erasing")
+    s.add_argument("--patience", type=number(int, 0), help="EarlyStopping patience in epochs")
+    s.add_argument("--seed", type=number(int, 0))
+    s.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"], help="saved as float32")
     s.add_argument("--init-from", help="start from the weights of this saved model (the same architecture)")
     s.add_argument("--filters", type=int_list, help="filters of each convolutional stage, e.g. 40,80,160,320")
 
@@ -115,10 +85,9 @@ def add_evaluate(sub) -> None:
     s.add_argument("--data", required=True)
     s.add_argument("--split", help="a Usage value (Training, PublicTest, PrivateTest); default all rows")
     s.add_argument("--tta", nargs="?", const="flip", choices=["flip", "tencrop"],
-                   help="test-time augmentation: flip (the default), or tencrop (a model taking 40x40 crops; "
-                        "also reports single and flip)")
+                   help="test-time augmentation: flip (the default) or tencrop (also reports single and flip)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
-    s.add_argument("--batch-size", type=at_least(1), default=256)
+    s.add_argument("--batch-size", type=number(int, 1), default=256)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s = sub.add_parser("make-sample", help="write the embedded synthetic data set as a FER2013-format CSV")
     s.add_argument("--out", required=True, help="output path (.csv or .csv.gz)")
-    s.add_argument("--per-class", type=at_least(1), required=True, help="faces per emotion")
+    s.add_argument("--per-class", type=number(int, 1), required=True, help="faces per emotion")
     s.add_argument("--seed", type=int, default=0)
     add_train(sub)
     add_evaluate(sub)
