@@ -18,12 +18,6 @@ from pathlib import Path
 FAULT_ENV = "FER_HELPERS_KILL_WRITING"
 
 
-def temporary_name(final: Path) -> Path:
-    """A hidden name next to ``final`` that keeps its suffixes (Keras checks them): ``.x.tmp-PID.keras``."""
-    stem, dot, suffixes = final.name.partition(".")
-    return final.with_name(f".{stem}.tmp-{os.getpid()}{dot}{suffixes}")
-
-
 @contextlib.contextmanager
 def atomic_path(final, what: str = "write"):
     """Yield a temporary path to write ``final``'s content to; it becomes ``final`` when the block ends without error.
@@ -31,7 +25,8 @@ def atomic_path(final, what: str = "write"):
     On an error the temporary file is removed and ``final`` stays as it was; an OSError is raised again naming it.
     """
     final = Path(final)
-    tmp = temporary_name(final)
+    stem, dot, suffixes = final.name.partition(".")
+    tmp = final.with_name(f".{stem}.tmp-{os.getpid()}{dot}{suffixes}")  # hidden, with the suffixes Keras checks
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         yield tmp

@@ -106,47 +106,44 @@ def strongest_channels(fmap: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-fmap.reshape(-1, fmap.shape[-1]).mean(axis=0), kind="stable")[:n]
 
 
-def bare(ax) -> None:
-    """Hide the ticks and the frame of ``ax``."""
+def show(ax, image: np.ndarray, title: str = "", scale: float = 0.0):
+    """Draw a 2-D image without ticks or frame; returns the image artist.
+
+    uint8 images in gray on 0..255; others in gray from 0 to their largest value (or ``scale``), or, with negative
+    values, in a blue-white-red map centred on 0.
+    """
+    if image.dtype == np.uint8:
+        shown = ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+    else:
+        scale, signed = scale or float(np.abs(image).max()) or 1.0, image.min() < 0
+        shown = ax.imshow(image, cmap="RdBu_r" if signed else "gray", vmin=-scale if signed else 0, vmax=scale)
+    ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    ax.spines[:].set_visible(False)
+    return shown
 
 
-def feature_map_figure(face, maps: Mapping[str, np.ndarray], n_maps: int = 8, size: float = 1.1,
-                       title: str | None = None):
-    """One row per layer: the face, then the ``n_maps`` strongest channels of the layer's map, each on its own scale."""
+def feature_map_figure(face, maps: Mapping[str, np.ndarray], n_maps: int = 8, size: float = 1.1):
+    """One row per layer: the face, then the ``n_maps`` strongest channels of the layer's feature map."""
     if not maps:
         raise ValueError("no feature maps to show")
     n_maps = min(n_maps, min(np.shape(m)[-1] for m in maps.values()))
     fig, axes = plt.subplots(len(maps), n_maps + 1, figsize=(size * (n_maps + 1), (size + 0.3) * len(maps)),
                              squeeze=False)
     for row, (name, fmap) in zip(axes, maps.items()):
-        fmap = np.asarray(fmap)
-        row[0].imshow(prepare_faces([np.asarray(face)])[0, :, :, 0], cmap="gray", vmin=0, vmax=255)
-        row[0].set_title("input", fontsize=8)
-        row[1].set_title(f"{name} ({'x'.join(map(str, fmap.shape))})", fontsize=8, loc="left")
-        for ax, ch in zip(row[1:], strongest_channels(fmap, n_maps)):
-            m = fmap[:, :, ch]
-            lo, hi = min(float(m.min()), 0.0), float(m.max())
-            ax.imshow(m, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1)
-            ax.set_xlabel(f"#{ch}", fontsize=7, labelpad=1)
-        for ax in row:
-            bare(ax)
-    if title:
-        fig.suptitle(title)
+        show(row[0], prepare_faces([np.asarray(face)])[0, :, :, 0], "input")
+        for ax, channel in zip(row[1:], strongest_channels(fmap, n_maps)):
+            show(ax, np.asarray(fmap)[:, :, channel])
+            ax.set_xlabel(f"#{channel}", fontsize=7, labelpad=1)
+        row[1].set_title(f"{name} ({'x'.join(map(str, np.shape(fmap)))})", fontsize=8, loc="left")
     fig.tight_layout()
     return fig
 
 
 def image_row(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, size: float = 2.2,
-              colorbar: bool = True, title: str | None = None, shared_scale: bool = False):
-    """A row of 2-D images with titles.
-
-    uint8 images in gray on 0..255; float images in gray from 0 to their maximum, or, with negative values, in a
-    blue-white-red map centred on 0. ``shared_scale=True`` gives all float images the largest scale among them.
-    """
+              colorbar: bool = True, shared_scale: bool = False):
+    """A row of 2-D images with titles (see :func:`show`); ``shared_scale``: one scale for all float images."""
     images = [np.asarray(i)[..., 0] if np.ndim(i) == 3 and np.shape(i)[-1] == 1 else np.asarray(i) for i in images]
     titles = [""] * len(images) if titles is None else list(titles)
     if not images or any(i.ndim != 2 for i in images):
@@ -155,20 +152,10 @@ def image_row(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     fig, axes = plt.subplots(1, len(images), figsize=((size + 0.4 * colorbar) * len(images), size + 0.4),
                              squeeze=False)
-    floats = [float(np.abs(i).max()) for i in images if i.dtype != np.uint8]
-    common = max(floats, default=0.0) if shared_scale else 0.0
-    for ax, img, t in zip(axes[0], images, titles):
-        scale = common or float(np.abs(img).max()) or 1.0
-        if img.dtype == np.uint8:
-            shown = ax.imshow(img, cmap="gray", vmin=0, vmax=255)
-        else:
-            shown = ax.imshow(img, cmap="RdBu_r" if img.min() < 0 else "gray", vmin=-scale if img.min() < 0 else 0,
-                              vmax=scale)
-        ax.set_title(t, fontsize=9)
-        bare(ax)
-        if colorbar and img.dtype != np.uint8:
+    scale = max((float(np.abs(i).max()) for i in images if i.dtype != np.uint8), default=0.0) if shared_scale else 0.0
+    for ax, image, title in zip(axes[0], images, titles):
+        shown = show(ax, image, title, scale)
+        if colorbar and image.dtype != np.uint8:
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title)
     fig.tight_layout()
     return fig

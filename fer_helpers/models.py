@@ -82,30 +82,22 @@ def build_model(name: str, **kwargs) -> keras.Model:
     return MODEL_BUILDERS[name](**kwargs)
 
 
-def last_conv_layer_name(model: keras.Model, activated: bool = True) -> str:
-    """Name of the last convolutional feature map (Grad-CAM's default target): the ReLU after the last ``Conv2D``
-    (its BatchNormalization between them), or the ``Conv2D`` itself with ``activated=False``."""
-    for i in range(len(model.layers) - 1, -1, -1):
-        if isinstance(model.layers[i], layers.Conv2D):
-            followers = model.layers[i + 1:i + 3] if activated else []
-            relu = [f for f in followers if isinstance(f, (layers.ReLU, layers.Activation))]
-            return (relu or model.layers[i:i + 1])[0].name
-    raise ValueError(f"model {model.name!r} has no Conv2D layer")
+def last_conv_layer_name(model: keras.Model) -> str:
+    """Name of the last convolutional feature map (Grad-CAM's default target): the ReLU that follows the last
+    ``Conv2D`` (after its BatchNormalization), or that ``Conv2D`` when no ReLU follows it."""
+    convs = [i for i, layer in enumerate(model.layers) if isinstance(layer, layers.Conv2D)]
+    if not convs:
+        raise ValueError(f"model {model.name!r} has no Conv2D layer")
+    after = [f for f in model.layers[convs[-1] + 1:convs[-1] + 3] if isinstance(f, (layers.ReLU, layers.Activation))]
+    return (after or [model.layers[convs[-1]]])[0].name
 
 
 def float32_model(model):
     """``model`` itself if every layer computes in float32, else a copy with float32 layers and the same weights."""
     if all(getattr(layer.dtype_policy, "name", "float32") == "float32" for layer in model.layers):
         return model
-
-    def to_float32(node):
-        if isinstance(node, dict) and node.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
-            return "float32"
-        if isinstance(node, dict):
-            return {k: (v if k == "compile_config" else to_float32(v)) for k, v in node.items()}
-        return [to_float32(v) for v in node] if isinstance(node, list) else node
-
-    config = to_float32(json.loads(model.to_json()))
+    policy = ("DTypePolicy", "FloatDTypePolicy")  # every dtype policy in the saved configuration becomes float32
+    config = json.loads(model.to_json(), object_hook=lambda d: "float32" if d.get("class_name") in policy else d)
     config.pop("compile_config", None)
     copy = keras.models.model_from_json(json.dumps(config))
     copy.set_weights(model.get_weights())

@@ -32,7 +32,6 @@ CSV_LOG = "training_log.csv"
 CONFIG = "config.json"
 METRICS = "metrics.json"
 BACKUP_DIR = "backup"
-TENSORBOARD_DIR = "logs"
 MONITOR = "val_accuracy"
 #: EarlyStopping's ``min_delta``: a smaller rise of the monitored score does not count as progress (lesson 5)
 MIN_DELTA = 0.001
@@ -82,19 +81,6 @@ def stream_seed(seed: int, start_epoch: int = 0) -> int:
     return int(np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0] % 2**31)
 
 
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping that continues a resumed run's best score and patience count (``state``) instead of restarting."""
-
-    def __init__(self, state: dict | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.state = state
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.state:
-            self.best, self.best_epoch, self.wait = self.state["best"], self.state["best_epoch"], self.state["wait"]
-
-
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """ModelCheckpoint whose saves are atomic: a kill during a save leaves the previous best model intact."""
 
@@ -105,49 +91,68 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that never loses a finished epoch: each epoch's weights go to a new file, then the metadata
-    is replaced (atomically) to name it, and only then is the previous file deleted."""
+    """BackupAndRestore that never loses a finished epoch, and that also restores the best score and patience count
+    of ``early_stopping`` and the best score of ``checkpoint`` (Keras restores only the weights and the epoch).
+
+    Each epoch's weights go to a new file, then the metadata is replaced (atomically) to name it, and only then is
+    the previous file deleted.
+    """
+
+    def __init__(self, backup_dir, early_stopping, checkpoint):
+        super().__init__(backup_dir)
+        self.early_stopping, self.checkpoint = early_stopping, checkpoint
 
     def _load_model(self):
-        meta = Path(self._training_metadata_path)
-        if meta.exists():
-            self._weights_path = str(meta.parent / json.loads(meta.read_text())["weights"])
+        state = backup_state(Path(self._training_metadata_path))
+        if state:
+            self._weights_path = str(Path(self.backup_dir) / state["weights"])
+            self.early_stopping.best_epoch, self.early_stopping.wait = state["best_epoch"], state["wait"]
+            if state["best"] is not None:
+                self.early_stopping.best = self.checkpoint.best = state["best"]
         super()._load_model()
 
     def _save_model(self):
-        folder, name = Path(self.backup_dir), f"epoch-{self._current_epoch:05d}.weights.h5"
+        folder, name, stop = Path(self.backup_dir), f"epoch-{self._current_epoch:05d}.weights.h5", self.early_stopping
         with atomic_path(folder / name, "back up the training state to") as tmp:
             self.model.save_weights(tmp)
-        write_json(self._training_metadata_path, {"epoch": self._current_epoch, "weights": name})
+        best = stop.best if stop.best is not None and math.isfinite(stop.best) else None  # None: nothing monitored yet
+        write_json(self._training_metadata_path, {"epoch": self._current_epoch, "weights": name, "best": best,
+                                                  "best_epoch": stop.best_epoch, "wait": stop.wait})
         for old in folder.glob("epoch-*.weights.h5"):
             if old.name != name:
                 old.unlink()
 
 
+def backup_state(meta: Path) -> dict:
+    """What a backup's metadata file ``meta`` holds (epoch, weights file, EarlyStopping's state); {} if it is absent."""
+    try:
+        return json.loads(meta.read_text()) if meta.exists() else {}
+    except ValueError as exc:
+        raise ValueError(f"{meta}: not a backup's metadata ({exc}); delete {meta.parent} to restart the run") from None
+
+
 def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, lr_patience: int = 4, reduce_lr: bool = True,
-                   backup: bool = True, resume_state: dict | None = None) -> list:
+                   backup: bool = True) -> list:
     """Lesson 5's callbacks writing into ``out_dir`` (``tests/test_lessons_5_8.py`` checks that the two agree).
 
     EarlyStopping (restoring the best weights), ReduceLROnPlateau (unless ``reduce_lr=False``), CSVLogger,
     ModelCheckpoint (``best_model.keras``), TensorBoard (``logs/``) and, with ``backup``, BackupAndRestore
-    (``backup/``). ``resume_state`` continues EarlyStopping's count after a resume (see :func:`log_state`).
+    (``backup/``).
     """
     if monitor not in ("val_accuracy", "val_loss", "accuracy", "loss"):
         raise ValueError(f"monitor {monitor!r} is not logged: Keras 3 names a metric after what compile() was given, "
                          "and this package compiles with metrics=['accuracy'], so monitor 'val_accuracy' or 'val_loss'")
     out_dir, mode = Path(out_dir), "min" if monitor.endswith("loss") else "max"
-    cbs = [ResumableEarlyStopping(resume_state, monitor=monitor, mode=mode, min_delta=MIN_DELTA, patience=patience,
-                                  restore_best_weights=True, verbose=1)]
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, min_delta=MIN_DELTA, patience=patience,
+                                         restore_best_weights=True, verbose=1)
+    best = AtomicModelCheckpoint(str(out_dir / BEST_MODEL), monitor=monitor, mode=mode, save_best_only=True)
+    cbs = [stop]
     if reduce_lr:  # before CSVLogger, which then logs the learning rate
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5, patience=lr_patience,
                                                      min_lr=1e-6, verbose=1))
-    cbs.append(keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True))
-    cbs.append(AtomicModelCheckpoint(str(out_dir / BEST_MODEL), monitor=monitor, mode=mode, save_best_only=True,
-                                     initial_value_threshold=(resume_state or {}).get("best")))
-    cbs.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / TENSORBOARD_DIR), write_graph=False))
-    if backup:
-        cbs.append(AtomicBackupAndRestore(str(out_dir / BACKUP_DIR)))
-    return cbs
+    cbs += [keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True), best,
+            keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs"), write_graph=False)]
+    return cbs + [AtomicBackupAndRestore(str(out_dir / BACKUP_DIR), stop, best)] if backup else cbs
 
 
 def compile_model(model, learning_rate=1e-3, label_smoothing: float = 0.0, optimizer: str = "adam"):
@@ -240,8 +245,7 @@ def read_config(path: Path) -> TrainConfig:
         config = TrainConfig(**json.loads(path.read_text(encoding="utf-8")))
         config.validate()
     except (OSError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: not the settings of a run ({exc}); repair the file, or train into another output "
-                         "directory") from None
+        raise ValueError(f"{path}: not the settings of a run ({exc}); repair it or train into another folder") from None
     return config
 
 
@@ -252,16 +256,13 @@ def prepare_run(out_dir: Path, config: TrainConfig | None, resume: bool, overrid
     config.validate()
     if resume:
         if (out_dir / METRICS).exists() and not (out_dir / BACKUP_DIR).exists():
-            raise ValueError(f"{out_dir} holds a finished run (metrics.json written, no backup/ left): there is "
-                             "nothing to resume; choose another output directory to train again")
+            raise ValueError(f"{out_dir} holds a finished run: nothing to resume; train into another folder")
         if not (out_dir / CONFIG).exists():
-            raise ValueError(f"{out_dir}: no training run to resume there (no {CONFIG}); leave out --resume "
-                             "(resume=False) to start a new run")
+            raise ValueError(f"{out_dir}: no training run to resume there (no {CONFIG}); start a new one")
         config = read_config(out_dir / CONFIG)
         check_same_settings(given, config, out_dir / CONFIG)
     elif (out_dir / BACKUP_DIR).exists() or (out_dir / CSV_LOG).exists():
-        raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
-                         "or choose another output directory")
+        raise ValueError(f"{out_dir} already holds a training run: resume it (--resume) or train into another folder")
     for folder in (out_dir, out_dir / BACKUP_DIR):  # what a killed session was writing when it died
         sweep_temporaries(folder)
     write_json(out_dir / CONFIG, dataclasses.asdict(config))
@@ -274,36 +275,17 @@ def check_same_settings(given: dict, saved: TrainConfig, path: Path) -> None:
     diffs = [f"{key} {saved[key]!r} in the run, {value!r} given" for key, value in given.items() if value != saved[key]]
     if diffs:
         raise ValueError(f"{path}: a resumed run keeps the settings it started with, and these differ: "
-                         f"{'; '.join(diffs)}. Repeat the run's own settings (or give none), or train the new "
-                         "settings into another output directory")
+                         f"{'; '.join(diffs)}. Give the run's own settings (or none), or train into another folder")
 
 
-def completed_epochs(out_dir: Path) -> int:
-    """Epochs finished according to the run's backup (0 if there is none)."""
-    meta = out_dir / BACKUP_DIR / "training_metadata.json"
-    try:
-        return int(json.loads(meta.read_text())["epoch"]) if meta.exists() else 0
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{meta}: not a backup's metadata ({exc}); delete {meta.parent} to restart the run") from None
-
-
-def log_state(out_dir: Path, completed: int) -> dict | None:
-    """EarlyStopping's best score, its epoch and the epochs waited since, from the CSV log of ``completed`` epochs.
-
-    Log rows of epochs the backup does not hold (written just before a kill) are dropped: they are trained again.
-    """
-    if not (out_dir / CSV_LOG).exists():
-        return None
-    log = pd.read_csv(out_dir / CSV_LOG)
-    if (log["epoch"] >= completed).any():
-        log = log[log["epoch"] < completed]
-        with atomic_path(out_dir / CSV_LOG) as tmp:
-            log.to_csv(tmp, index=False)
-    if log.empty:
-        return None
-    scores, epochs = log[MONITOR].to_numpy(), log["epoch"].to_numpy()
-    best = int(scores.argmax())
-    return {"best": float(scores[best]), "best_epoch": int(epochs[best]), "wait": int(epochs[-1] - epochs[best])}
+def drop_unsaved_epochs(out_dir: Path, completed: int) -> None:
+    """Drop the CSV log's rows of epochs after ``completed`` (logged just before a kill, not backed up): they are
+    trained again."""
+    log_file = out_dir / CSV_LOG
+    log = pd.read_csv(log_file) if log_file.exists() else None
+    if log is not None and (log["epoch"] >= completed).any():
+        with atomic_path(log_file) as tmp:
+            log[log["epoch"] < completed].to_csv(tmp, index=False)
 
 
 def warm_start(model, path) -> None:
@@ -316,14 +298,21 @@ def warm_start(model, path) -> None:
     model.set_weights(source.get_weights())
 
 
-def build_network(config: TrainConfig) -> keras.Model:
-    """The network of ``config``; with ``crop`` it takes whole faces of any size and looks at their centre crop."""
+def build_network(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
+    """The compiled network of ``config``, warm-started if it says so; with ``crop`` it takes faces of any size and
+    looks at their centre crop."""
     if config.crop == FACE_SIZE:
-        return build_model(config.model, **config.model_kwargs)
-    net = build_model(config.model, input_shape=(config.crop, config.crop, 1), **config.model_kwargs)
-    faces = keras.Input((None, None, 1), name="face")
-    return keras.Model(faces, net(keras.layers.CenterCrop(config.crop, config.crop, name="center_crop")(faces)),
-                       name=net.name)
+        model = build_model(config.model, **config.model_kwargs)
+    else:
+        net = build_model(config.model, input_shape=(config.crop, config.crop, 1), **config.model_kwargs)
+        faces = keras.Input((None, None, 1), name="face")
+        model = keras.Model(faces, net(keras.layers.CenterCrop(config.crop, config.crop)(faces)), name=net.name)
+    if config.init_from is not None:
+        warm_start(model, config.init_from)
+    lr = config.learning_rate
+    if config.schedule == "cosine":
+        lr = cosine_schedule(lr, steps_per_epoch * config.epochs, steps_per_epoch * config.warmup_epochs)
+    return compile_model(model, lr, config.label_smoothing, config.optimizer)
 
 
 def training_augmentation(config: TrainConfig, seed: int):
@@ -332,17 +321,6 @@ def training_augmentation(config: TrainConfig, seed: int):
         return config.augment
     crop = RandomCropErase(config.crop, erase=config.erase, seed=seed)
     return keras.Sequential([build_augmentation(config.augment, seed=seed), crop])
-
-
-def compiled_network(config: TrainConfig, steps_per_epoch: int) -> keras.Model:
-    """The network of ``config``, warm-started if it says so, compiled with its optimizer and schedule."""
-    model = build_network(config)
-    if config.init_from is not None:
-        warm_start(model, config.init_from)
-    lr = config.learning_rate
-    if config.schedule == "cosine":
-        lr = cosine_schedule(lr, steps_per_epoch * config.epochs, steps_per_epoch * config.warmup_epochs)
-    return compile_model(model, lr, config.label_smoothing, config.optimizer)
 
 
 class SimulatedInterruption(Exception):
@@ -382,7 +360,8 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     """
     out_dir = Path(out_dir)
     config = prepare_run(out_dir, config, resume, overrides)
-    completed = completed_epochs(out_dir) if resume else 0
+    completed = backup_state(out_dir / BACKUP_DIR / "training_metadata.json").get("epoch", 0) if resume else 0
+    drop_unsaved_epochs(out_dir, completed)
     seed = stream_seed(config.seed, completed)
     keras.utils.set_random_seed(seed)
     data = data if isinstance(data, FERData) else load_fer2013(data)
@@ -390,13 +369,12 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size,
                             augment=training_augmentation(config, seed), seed=seed)
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
-    cbs = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau",
-                         resume_state=log_state(out_dir, completed) if resume else None) + list(callbacks)
+    cbs = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau") + list(callbacks)
     verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose  # no progress bars in log files
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(config.precision)
     try:
-        model = compiled_network(config, math.ceil(len(train_set) / config.batch_size))
+        model = build_network(config, math.ceil(len(train_set) / config.batch_size))
         start = time.time()
         # shuffle=False: the dataset reshuffles every epoch itself
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=cbs, verbose=verbose, shuffle=False)

@@ -95,6 +95,30 @@ def test_callbacks_use_keras3_names(tmp_path):
         training.make_callbacks(tmp_path, monitor="val_acc")
 
 
+def test_the_backup_keeps_early_stopping_and_the_best_score_across_a_resume(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(7, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)), keras.utils.to_categorical(rng.integers(0, 7, 64), 7)
+    first = training.make_callbacks(tmp_path, patience=50)
+    with pytest.raises(training.SimulatedInterruption):
+        model.fit(x, y, validation_data=(x, y), epochs=5, callbacks=first + [training.interrupt_after(3)], verbose=0)
+    seen = {}
+
+    class Probe(keras.callbacks.Callback):  # after the backup, which restores the state in on_train_begin
+        def on_train_begin(self, logs=None):
+            stop, best = second[0], second[3]
+            seen.update(stop=(stop.best, stop.best_epoch, stop.wait), checkpoint=best.best)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.setdefault("first_epoch", epoch)
+
+    second = training.make_callbacks(tmp_path, patience=50)
+    model.fit(x, y, validation_data=(x, y), epochs=5, callbacks=second + [Probe()], verbose=0)
+    assert seen["stop"] == (first[0].best, first[0].best_epoch, first[0].wait) and seen["stop"][0] is not None
+    assert seen["checkpoint"] == first[0].best and seen["first_epoch"] == 3
+
+
 def test_config_validation_names_the_argument():
     for settings, name in [({"epochs": 0}, "epochs"), ({"schedule": "step"}, "schedule"), ({"crop": 50}, "crop"),
                            ({"erase": 1.5}, "erase"), ({"learning_rate": float("nan")}, "learning_rate"),
