@@ -39,14 +39,12 @@ def number(kind, minimum: float):
     """An argparse type: a finite ``kind`` (``int`` or ``float``) of at least ``minimum``."""
 
     def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = math.nan
+        value = kind(text)  # a ValueError: argparse reports an invalid int (or float) value
         if not (math.isfinite(value) and value >= minimum):
             raise argparse.ArgumentTypeError(f"expected a finite {kind.__name__} of at least {minimum}, got {text!r}")
         return value
 
+    parse.__name__ = kind.__name__
     return parse
 
 

@@ -79,12 +79,12 @@ def apply_kernel(face, kernel_name_or_array, padding: str = "same") -> np.ndarra
     return apply_to_image(conv_layer(kernel_name_or_array, padding=padding), normalize(face.reshape(face.shape[:2])))
 
 
-def channel_stats(arrays: Mapping[str, np.ndarray], channels: Sequence[int] | None = None) -> pd.DataFrame:
+def channel_stats(arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Mean and variance of every channel (last axis) of each array, one row per array."""
     flat = {name: np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1]) for name, a in arrays.items()}
-    picked = range(next(iter(flat.values())).shape[1]) if channels is None else channels
-    columns = pd.MultiIndex.from_product([[f"channel {c}" for c in picked], ["mean", "variance"]])
-    rows = [[stat for c in picked for stat in (f[:, c].mean(), f[:, c].var())] for f in flat.values()]
+    channels = next(iter(flat.values())).shape[1]
+    columns = pd.MultiIndex.from_product([[f"channel {c}" for c in range(channels)], ["mean", "variance"]])
+    rows = [np.stack([f.mean(axis=0), f.var(axis=0)], axis=1).ravel() for f in flat.values()]
     return pd.DataFrame(rows, index=list(flat), columns=columns)
 
 

@@ -74,8 +74,6 @@ def stream_seed(seed: int, start_epoch: int = 0) -> int:
     A resumed session gets a seed of its own, so that it does not replay the first session's shuffles, augmentations
     and dropout masks (BackupAndRestore restores the weights, not the random state).
     """
-    if start_epoch < 0:
-        raise ValueError(f"start_epoch must be >= 0, got {start_epoch}")
     if start_epoch == 0:
         return int(seed)
     return int(np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0] % 2**31)
