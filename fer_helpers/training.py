@@ -62,7 +62,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
-    if augment is not None and not (isinstance(augment, str) and augment == "none"):
+    if augment not in (None, "none"):
         layer = augment if isinstance(augment, keras.layers.Layer) else build_augmentation(augment, seed=seed)
         ds = ds.map(lambda x, y: (layer(x, training=True), y))
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -89,8 +89,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that never loses a finished epoch, and that also restores the best score and patience count
-    of ``early_stopping`` and the best score of ``checkpoint`` (Keras restores only the weights and the epoch).
+    """BackupAndRestore that never loses a finished epoch, and that also restores the best score, weights and patience
+    count of ``early_stopping`` and the best score of ``checkpoint`` (Keras restores only the weights and the epoch).
 
     Each epoch's weights go to a new file, then the metadata is replaced (atomically) to name it, and only then is
     the previous file deleted.
@@ -105,8 +105,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         if state:
             self._weights_path = str(Path(self.backup_dir) / state["weights"])
             self.early_stopping.best_epoch, self.early_stopping.wait = state["best_epoch"], state["wait"]
-            if state["best"] is not None:
+            if state["best"] is not None:  # the best model so far is the checkpoint's
                 self.early_stopping.best = self.checkpoint.best = state["best"]
+                best_model = keras.models.load_model(self.checkpoint.filepath, compile=False)
+                self.early_stopping.best_weights = best_model.get_weights()
         super()._load_model()
 
     def _save_model(self):
@@ -337,6 +339,8 @@ def interrupt_after(epochs: int):
 
 @dataclasses.dataclass
 class TrainResult:
+    """What :func:`train` returns: the best model (reloaded), the whole CSV log, the metrics and the run directory."""
+
     model: object
     history: object  # pandas DataFrame of the whole CSV log (all sessions of a resumed run)
     metrics: dict
@@ -344,6 +348,7 @@ class TrainResult:
 
     @property
     def best_model_path(self) -> Path:
+        """The run's ``best_model.keras``."""
         return self.out_dir / BEST_MODEL
 
 
@@ -402,8 +407,7 @@ def finish_run(out_dir: Path, config: TrainConfig, val_ds, facts: dict) -> Train
 
 def train_cli(args) -> int:
     """``python -m fer_helpers train``: options left out take :class:`TrainConfig`'s defaults."""
-    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    settings = {name: value for name, value in settings.items() if value is not None}
+    settings = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
     if args.filters:
         settings["model_kwargs"] = {"filters": args.filters}
     TrainConfig(**settings).validate()  # before any work

@@ -108,7 +108,8 @@ def test_the_backup_keeps_early_stopping_and_the_best_score_across_a_resume(tmp_
     class Probe(keras.callbacks.Callback):  # after the backup, which restores the state in on_train_begin
         def on_train_begin(self, logs=None):
             stop, best = second[0], second[3]
-            seen.update(stop=(stop.best, stop.best_epoch, stop.wait), checkpoint=best.best)
+            seen.update(stop=(stop.best, stop.best_epoch, stop.wait), checkpoint=best.best,
+                        weights=stop.best_weights is not None)
 
         def on_epoch_begin(self, epoch, logs=None):
             seen.setdefault("first_epoch", epoch)
@@ -116,7 +117,7 @@ def test_the_backup_keeps_early_stopping_and_the_best_score_across_a_resume(tmp_
     second = training.make_callbacks(tmp_path, patience=50)
     model.fit(x, y, validation_data=(x, y), epochs=5, callbacks=second + [Probe()], verbose=0)
     assert seen["stop"] == (first[0].best, first[0].best_epoch, first[0].wait) and seen["stop"][0] is not None
-    assert seen["checkpoint"] == first[0].best and seen["first_epoch"] == 3
+    assert seen["checkpoint"] == first[0].best and seen["weights"] and seen["first_epoch"] == 3
 
 
 def test_config_validation_names_the_argument():
@@ -379,3 +380,18 @@ def test_an_interrupted_mixed_precision_run_restores_the_global_policy(tmp_path)
                        verbose=0, precision="mixed_bfloat16", callbacks=[training.interrupt_after(1)],
                        model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
     assert keras.mixed_precision.global_policy().name == "float32"  # later models are not built in bfloat16
+
+
+def test_a_mixed_precision_run_ships_a_float32_model_of_crops(tmp_path):
+    from fer_helpers.data import FERData
+
+    x, y = generate_faces(per_class=6, seed=3)
+    data = FERData(x, y, np.where(np.arange(len(y)) % 4 == 0, "PublicTest", "Training"))
+    result = training.train(data, tmp_path / "run", model="tutorial", epochs=1, batch_size=16, augment="light",
+                            crop=40, erase=0.5, optimizer="sgd", verbose=0, precision="mixed_bfloat16",
+                            model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    best = keras.models.load_model(result.best_model_path)
+    policies = {layer.dtype_policy.name for layer in best.layers + best.layers[-1].layers}
+    assert policies == {"float32"} and type(best.optimizer).__name__ == "SGD"
+    assert best.predict(x[:3, ..., None], verbose=0).shape == (3, 7)  # whole faces, centre-cropped inside
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["crop"] == 40
