@@ -60,7 +60,7 @@ def check_finite(obj, where: str = "") -> None:
 def dumps_json(obj, **kwargs) -> str:
     """Strict JSON (no bare ``NaN`` or ``Infinity``): a non-finite number is a ValueError naming its key."""
     check_finite(obj)
-    return json.dumps(obj, **kwargs)
+    return json.dumps(obj, allow_nan=False, **kwargs)
 
 
 def write_json(path, obj, indent: int = 2) -> Path:

@@ -78,6 +78,7 @@ def add_train(sub) -> None:
 
 
 def add_evaluate(sub) -> None:
+    """The evaluate command."""
     s = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix of a model")
     s.add_argument("--model", required=True, help="model file (.keras, .h5, or architecture .json with weights)")
     s.add_argument("--data", required=True)
@@ -89,6 +90,7 @@ def add_evaluate(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command."""
     p = argparse.ArgumentParser(prog="python -m fer_helpers", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = sub.add_parser("info", help="rows per split and class, and pixel statistics of a data set")
@@ -122,7 +124,16 @@ def check_outputs(parser: argparse.ArgumentParser, args) -> None:
                      f"{', '.join(IMAGE_SUFFIXES)}")
 
 
+def resume_hint(args, argv: list[str]) -> str:
+    """For an interrupted train command: where its epochs are, and the command line that resumes it."""
+    if args.command != "train":
+        return ""
+    resume = shlex.join(argv + ([] if "--resume" in argv else ["--resume"]))
+    return f"; the finished epochs are kept in {args.out}. Resume with: python -m fer_helpers {resume}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` (default: the process's arguments); returns the exit status (130 after Ctrl-C)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -136,10 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(getattr(importlib.import_module(f".{module}", __package__), function)(args) or 0)
     except KeyboardInterrupt:
-        resume = "" if args.command != "train" else (
-            f"; the finished epochs are kept in {args.out}. Resume with: python -m fer_helpers "
-            f"{shlex.join(argv + ([] if '--resume' in argv else ['--resume']))}")
-        print(f"\n{args.command} interrupted{resume}", file=sys.stderr)
+        print(f"\n{args.command} interrupted{resume_hint(args, argv)}", file=sys.stderr)
         return 130
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

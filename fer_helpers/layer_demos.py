@@ -118,8 +118,7 @@ def show(ax, image: np.ndarray, title: str = "", scale: float = 0.0):
         scale, signed = scale or float(np.abs(image).max()) or 1.0, image.min() < 0
         shown = ax.imshow(image, cmap="RdBu_r" if signed else "gray", vmin=-scale if signed else 0, vmax=scale)
     ax.set_title(title, fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
     ax.spines[:].set_visible(False)
     return shown
 
