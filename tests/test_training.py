@@ -155,7 +155,7 @@ def test_sgd_is_nesterov_momentum_beside_the_default_adam():
         training.compile_model(build_tutorial_cnn(**small), optimizer="rmsprop")
 
 
-def test_train_command_line_takes_crops_erasing_and_sgd(tmp_path):
+def test_train_command_line_takes_crops_erasing_and_sgd():
     from fer_helpers.cli import build_parser
 
     args = build_parser().parse_args(["train", "--out", "run", "--crop", "40", "--erase", "0.5", "--optimizer", "sgd"])
