@@ -1,9 +1,6 @@
-"""Random crops and random erasing for training, ten-crop test-time augmentation for prediction.
+"""Random crops with random erasing for training (``train --crop N --erase P``), and ten-crop test-time augmentation.
 
-The pretrained model's recipe (``scripts/train_pretrained.py``) trains on random 40x40 crops of the 48x48 faces,
-mirrored half the time and with a random rectangle erased, and predicts either on the whole face (one pass) or on
-ten crops: the four corners and the centre, each also mirrored. Everything here uses ``keras.ops`` or NumPy only,
-so it runs on any Keras backend.
+Everything here uses ``keras.ops`` or NumPy only, so it runs on any Keras backend.
 """
 
 from __future__ import annotations
@@ -15,11 +12,11 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="fer_helpers")
 class RandomCropErase(keras.layers.Layer):
-    """Training only: a random ``size``x``size`` crop, a mirror image half the time, random erasing.
+    """In training a random ``size``x``size`` crop, mirrored half the time, then random erasing; at inference the
+    centre crop.
 
     Random erasing (Zhong et al. 2020) replaces, with probability ``erase``, one rectangle covering ``area`` (a
-    fraction range) of the crop by uniform noise in 0..255. At inference it takes the centre crop, so that the
-    network always sees faces of the size it is trained on.
+    fraction range) of the crop by uniform noise in 0..255.
     """
 
     def __init__(self, size: int = 40, flip: bool = True, erase: float = 0.5, area=(0.02, 0.25), seed=None,

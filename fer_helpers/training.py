@@ -1,493 +1,296 @@
-"""Training: a ``tf.data`` pipeline, the callbacks of the tutorial, and one ``train`` function behind the CLI.
+"""Training: a ``tf.data`` pipeline, the callbacks of lesson 5, and :func:`train`, which puts them together.
 
-The pieces, each usable on its own from a notebook:
-
-* :func:`set_seed` seeds Python, NumPy and TensorFlow; ``deterministic=True`` also turns on op determinism, so the
-  same seed on the same machine gives the same weights (slower; off by default).
-* :func:`make_dataset`: shuffle, batch, augment on the fly, prefetch. Labels are one-hot (so label smoothing works)
-  and optional per-sample weights carry the class weights.
-* :func:`make_callbacks`: CSVLogger, EarlyStopping (restoring the best weights), ReduceLROnPlateau, ModelCheckpoint
-  (best model as ``.keras``), TensorBoard and BackupAndRestore, all monitoring Keras 3 names (``val_accuracy``).
-* :func:`train`: everything together, writing a run directory that an interrupted run resumes from.
-
-Everything runs unchanged under a ``tf.distribute`` strategy: pass ``strategy=`` (or let Keras use the default one)
-and the model is built and compiled in its scope; Keras splits each global batch across the replicas.
+:func:`train` writes a run directory (best model, CSV log, TensorBoard logs, settings, metrics) that an interrupted
+run resumes from; ``python -m fer_helpers train`` calls it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import random
+import math
 import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+import pandas as pd
+import tensorflow as tf
 
-from .atomic import dumps_json, save_model, sweep_temporaries, write_json
-from .labels import EMOTIONS, NUM_CLASSES, one_hot
+from .atomic import atomic_path, dumps_json, save_model, sweep_temporaries, write_json
+from .augment import build_augmentation, get_preset
+from .crops import RandomCropErase
+from .data import FERData, load_fer2013, locate_fer2013, official_splits, validation_name
+from .labels import NUM_CLASSES, one_hot
+from .models import build_model, float32_model
+from .preprocessing import FACE_SIZE, prepare_faces
+from .saving import load_model
 
 BEST_MODEL = "best_model.keras"
 CSV_LOG = "training_log.csv"
+CONFIG = "config.json"
 METRICS = "metrics.json"
 BACKUP_DIR = "backup"
-TENSORBOARD_DIR = "logs"
 MONITOR = "val_accuracy"
-#: EarlyStopping's ``min_delta``: a smaller rise of the monitored score does not count as progress (notebook 5).
+#: EarlyStopping's ``min_delta``: a smaller rise of the monitored score does not count as progress (lesson 5)
 MIN_DELTA = 0.001
+OPTIMIZERS = ("adam", "adamw", "sgd")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
-def set_seed(seed: int = 0, deterministic: bool = False) -> None:
-    """Seed every random generator Keras uses; ``deterministic=True`` adds TensorFlow op determinism.
+def class_weights(labels, method: str = "balanced") -> dict[int, float]:
+    """Per-class weights ``faces / (7 * faces of the class)`` (``method="sqrt"``: their square roots).
 
-    Op determinism is process-wide and cannot be switched off again in the same process.
+    A class missing from ``labels`` gets weight 0.
     """
-    import keras
-
-    keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend
-    random.seed(seed)
-    if deterministic:
-        import tensorflow as tf
-
-        os.environ["TF_DETERMINISTIC_OPS"] = "1"
-        tf.config.experimental.enable_op_determinism()
-
-
-def class_weights(labels, method: str = "balanced", max_weight: float | None = 10.0) -> dict[int, float]:
-    """Per-class weights from label frequencies.
-
-    ``"balanced"`` gives ``n_samples / (n_classes * count)`` (scikit-learn's rule): on FER2013 Disgust (1.5% of
-    Training) gets about 9.4, Happy about 0.57. ``"sqrt"`` is the gentler square root of that. Weights are capped at
-    ``max_weight``; a class missing from ``labels`` gets weight 0 (it has no samples to weight).
-    """
-    labels = np.asarray(labels)
-    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(float)
-    with np.errstate(divide="ignore"):
-        w = np.where(counts > 0, len(labels) / (NUM_CLASSES * counts), 0.0)
-    if method == "sqrt":
-        w = np.sqrt(w)
-    elif method != "balanced":
+    if method not in ("balanced", "sqrt"):
         raise ValueError(f"method must be 'balanced' or 'sqrt', got {method!r}")
-    if max_weight is not None:
-        w = np.minimum(w, max_weight)
-    return {i: float(v) for i, v in enumerate(w)}
+    counts = np.bincount(np.asarray(labels), minlength=NUM_CLASSES)
+    weights = np.divide(len(labels), NUM_CLASSES * counts, out=np.zeros(NUM_CLASSES), where=counts > 0)
+    return {i: float(w) for i, w in enumerate(np.sqrt(weights) if method == "sqrt" else weights)}
 
 
-def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0,
-                 sample_weights: dict[int, float] | None = None, drop_remainder: bool = False,
-                 warp: str = "bicubic"):
-    """A ``tf.data.Dataset`` of ``(faces, one_hot_labels[, sample_weights])`` batches.
+def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0):
+    """A ``tf.data.Dataset`` of ``(faces, one_hot_labels)`` batches, reshuffled every epoch, augmented on the fly.
 
-    ``images``: ``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 (0..255; the model rescales). ``augment``: a preset
-    name (``"light"``, ``"default"``, ...), an :class:`~fer_helpers.augment.AugmentConfig`, a Keras layer, or None;
-    it runs on whole batches inside the pipeline (``training=True``), so every epoch sees new variations while the
-    model trains on the previous batch (``prefetch``). ``warp`` says how a preset or config resamples (see
-    :func:`fer_helpers.augment.build_augmentation`): by default with one bicubic warp per face.
-
-    The augmentation map runs one batch at a time (``num_parallel_calls=None``). The Keras layers keep their random
-    state in a variable, and parallel calls read it concurrently: some batches then repeat another batch's random
-    draws, and a seeded pipeline gives different draws from run to run. One call at a time, a seed gives the same
-    sequence of draws every time; ``prefetch`` still overlaps augmentation with training.
+    ``images``: uint8 faces ``(N, 48, 48)`` or ``(N, 48, 48, 1)``. ``augment``: a preset name, an
+    :class:`~fer_helpers.augment.AugmentConfig`, a Keras layer, or None. The augmentation runs one batch at a time
+    (a parallel map would let batches share random draws), so a seed gives the same draws every time.
     """
-    import tensorflow as tf
-
-    from .preprocessing import prepare_faces
-
-    x = prepare_faces(np.asarray(images))
-    y = one_hot(np.asarray(labels))
-    tensors: tuple = (x, y)
-    if sample_weights is not None:
-        w = np.array([sample_weights[int(c)] for c in np.asarray(labels)], dtype=np.float32)
-        tensors = (x, y, w)
-    ds = tf.data.Dataset.from_tensor_slices(tensors)
+    ds = tf.data.Dataset.from_tensor_slices((prepare_faces(np.asarray(images)), one_hot(np.asarray(labels))))
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    layer = _augmentation_layer(augment, seed, warp)
-    if layer is not None:
-        def apply(x, *rest):
-            return (layer(tf.cast(x, tf.float32), training=True), *rest)
-
-        ds = ds.map(apply, num_parallel_calls=None)  # sequential: see the docstring
-    else:
-        ds = ds.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
+    if augment not in (None, "none"):
+        layer = augment if isinstance(augment, keras.layers.Layer) else build_augmentation(augment, seed=seed)
+        ds = ds.map(lambda x, y: (layer(x, training=True), y))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augmentation_layer(augment, seed, warp):
-    if augment is None or augment == "none":
-        return None
-    from . import augment as aug
-
-    if isinstance(augment, str):
-        augment = aug.get_preset(augment)
-    if isinstance(augment, aug.AugmentConfig):
-        return aug.build_augmentation(augment, seed=seed, warp=warp)
-    return augment  # already a layer
-
-
-class ResumableEarlyStopping:
-    """Factory for an EarlyStopping that continues its patience count and best weights after a resume.
-
-    Keras' EarlyStopping forgets everything when ``fit`` starts again; after BackupAndRestore resumes a run, the
-    best epoch so far is read from the CSV log and its weights from the best checkpoint.
-    """
-
-    @staticmethod
-    def create(monitor: str, patience: int, state: dict | None, best_model_path: Path, min_delta: float = 0.0):
-        import keras
-
-        class _EarlyStopping(keras.callbacks.EarlyStopping):
-            def on_train_begin(self, logs=None):
-                super().on_train_begin(logs)
-                if state and best_model_path.exists():
-                    self.best = state["best"]
-                    self.best_epoch = state["best_epoch"]
-                    self.wait = state["wait"]
-                    best = keras.models.load_model(best_model_path, compile=False)
-                    self.best_weights = best.get_weights()
-
-        return _EarlyStopping(monitor=monitor, mode="max", min_delta=min_delta, patience=patience,
-                              restore_best_weights=True, verbose=1)
-
-
-def _backup_epoch(out_dir: Path) -> int:
-    """Epochs completed according to BackupAndRestore's metadata (0 if there is no backup)."""
-    meta = out_dir / BACKUP_DIR / "training_metadata.json"
-    if not meta.exists():
-        return 0
-    return int(json.loads(meta.read_text())["epoch"])
-
-
 def stream_seed(seed: int, start_epoch: int = 0) -> int:
-    """Seed of the random stream (shuffling, augmentation draws, dropout masks) of a run started at ``start_epoch``.
+    """The seed of a session that starts after ``start_epoch`` finished epochs: ``seed`` itself for a new run.
 
-    BackupAndRestore restores the weights and the optimizer, not the random state of the data pipeline or of the
-    Dropout layers. Seeded again with the run's own seed, a resumed session would replay exactly the batches of the
-    first session's first epochs, with the same augmentation draws and dropout masks, on a model that has already
-    seen them: it memorises them. A session that starts after ``start_epoch`` finished epochs therefore draws
-    from a seed derived from ``(seed, start_epoch)``; a run that is never interrupted uses ``seed`` itself, and every
-    run remains reproducible given where it was interrupted.
+    A resumed session gets a seed of its own, so that it does not replay the first session's shuffles, augmentations
+    and dropout masks (BackupAndRestore restores the weights, not the random state).
     """
-    if start_epoch < 0:
-        raise ValueError(f"start_epoch must be >= 0, got {start_epoch}")
     if start_epoch == 0:
         return int(seed)
     return int(np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0] % 2**31)
 
 
-def _resume_state(out_dir: Path, monitor: str) -> dict | None:
-    """Best value, its epoch and epochs waited since, from an existing CSV log.
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint whose saves are atomic: a kill during a save leaves the previous best model intact."""
 
-    A run killed after CSVLogger wrote an epoch but before BackupAndRestore saved it would repeat that epoch;
-    log rows the backup does not cover are dropped first, so the resumed log has every epoch exactly once.
+    def _save_model(self, epoch, batch, logs):
+        path = self._get_file_path(epoch, batch, logs)
+        if self._should_save_model(epoch, batch, logs, path):
+            save_model(self.model, path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that never loses a finished epoch, and that also restores the best score, weights and patience
+    count of ``early_stopping`` and the best score of ``checkpoint`` (Keras restores only the weights and the epoch).
+
+    Each epoch's weights go to a new file, then the metadata is replaced (atomically) to name it, and only then is
+    the previous file deleted.
     """
-    log = out_dir / CSV_LOG
-    if not log.exists():
-        return None
-    import pandas as pd
 
-    df = pd.read_csv(log)
-    done = _backup_epoch(out_dir)
-    if len(df) and (df["epoch"] >= done).any():
-        df = df[df["epoch"] < done]
-        df.to_csv(log, index=False)
-    if df.empty or monitor not in df:
-        return None
-    i = int(df[monitor].to_numpy().argmax())
-    return {"best": float(df[monitor].iloc[i]), "best_epoch": int(df["epoch"].iloc[i]),
-            "wait": int(df["epoch"].iloc[-1] - df["epoch"].iloc[i])}
+    def __init__(self, backup_dir, early_stopping, checkpoint):
+        super().__init__(backup_dir)
+        self.early_stopping, self.checkpoint = early_stopping, checkpoint
+
+    def _load_model(self):
+        state = backup_state(Path(self._training_metadata_path))
+        if state:
+            self._weights_path = str(Path(self.backup_dir) / state["weights"])
+            self.early_stopping.best_epoch, self.early_stopping.wait = state["best_epoch"], state["wait"]
+            if state["best"] is not None:  # the best model so far is the checkpoint's
+                self.early_stopping.best = self.checkpoint.best = state["best"]
+                best_model = keras.models.load_model(self.checkpoint.filepath, compile=False)
+                self.early_stopping.best_weights = best_model.get_weights()
+        super()._load_model()
+
+    def _save_model(self):
+        folder, name, stop = Path(self.backup_dir), f"epoch-{self._current_epoch:05d}.weights.h5", self.early_stopping
+        with atomic_path(folder / name, "back up the training state to") as tmp:
+            self.model.save_weights(tmp)
+        best = stop.best if stop.best is not None and math.isfinite(stop.best) else None  # None: nothing monitored yet
+        write_json(self._training_metadata_path, {"epoch": self._current_epoch, "weights": name, "best": best,
+                                                  "best_epoch": stop.best_epoch, "wait": stop.wait})
+        for old in folder.glob("epoch-*.weights.h5"):
+            if old.name != name:
+                old.unlink()
 
 
-def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, reduce_lr: bool = True,
-                   lr_patience: int = 4, tensorboard: bool = True, backup: bool = True, resume_state=None,
-                   min_delta: float = MIN_DELTA):
-    """The tutorial's callbacks, with Keras 3 monitor names, writing into ``out_dir``.
+def backup_state(meta: Path) -> dict:
+    """What a backup's metadata file ``meta`` holds (epoch, weights file, EarlyStopping's state); {} if it is absent."""
+    try:
+        return json.loads(meta.read_text()) if meta.exists() else {}
+    except ValueError as exc:
+        raise ValueError(f"{meta}: not a backup's metadata ({exc}); delete {meta.parent} to restart the run") from None
 
-    The reference copy of notebook 5's callback cell (``tests/test_lessons_5_8.py`` checks that the two agree):
 
-    * ``CSVLogger`` -> ``training_log.csv`` (appends, so a resumed run keeps one complete log)
-    * ``EarlyStopping`` stops after ``patience`` epochs in which ``monitor`` did not beat its best by at least
-      ``min_delta``, and restores the best weights
-    * ``ReduceLROnPlateau`` halves the learning rate after ``lr_patience`` flat epochs (not with a schedule)
-    * ``ModelCheckpoint`` keeps the best model as ``best_model.keras``
-    * ``TensorBoard`` writes ``logs/`` (``%tensorboard --logdir <out_dir>/logs`` in a notebook)
-    * ``BackupAndRestore`` saves the training state after every epoch in ``backup/``; a new ``fit`` on the same
-      directory continues from there
+def make_callbacks(out_dir, monitor: str = MONITOR, patience: int = 10, lr_patience: int = 4, reduce_lr: bool = True,
+                   backup: bool = True) -> list:
+    """Lesson 5's callbacks writing into ``out_dir`` (``tests/test_lessons_5_8.py`` checks that the two agree).
+
+    EarlyStopping (restoring the best weights), ReduceLROnPlateau (unless ``reduce_lr=False``), CSVLogger,
+    ModelCheckpoint (``best_model.keras``), TensorBoard (``logs/``) and, with ``backup``, BackupAndRestore
+    (``backup/``).
     """
-    import keras
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not monitor.startswith("val_") and monitor not in ("accuracy", "loss"):
-        raise ValueError(f"monitor {monitor!r} is not a Keras 3 metric name such as 'val_accuracy' or 'val_loss'")
-    if monitor in ("val_acc", "acc"):
-        raise ValueError("Keras 3 names a metric after what compile() was given; this package compiles with "
-                         "metrics=['accuracy'], so monitor 'val_accuracy', not 'val_acc'")
-    mode = "min" if monitor.endswith("loss") else "max"
-    best_path = out_dir / BEST_MODEL
-    cbs = []
-    if mode == "max":
-        cbs.append(ResumableEarlyStopping.create(monitor, patience, resume_state, best_path, min_delta))
-    else:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, min_delta=min_delta, patience=patience,
-                                                 restore_best_weights=True, verbose=1))
-    if reduce_lr:
+    if monitor not in ("val_accuracy", "val_loss", "accuracy", "loss"):
+        raise ValueError(f"monitor {monitor!r} is not logged: Keras 3 names a metric after what compile() was given, "
+                         "and this package compiles with metrics=['accuracy'], so monitor 'val_accuracy' or 'val_loss'")
+    out_dir, mode = Path(out_dir), "min" if monitor.endswith("loss") else "max"
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, min_delta=MIN_DELTA, patience=patience,
+                                         restore_best_weights=True, verbose=1)
+    best = AtomicModelCheckpoint(str(out_dir / BEST_MODEL), monitor=monitor, mode=mode, save_best_only=True)
+    cbs = [stop]
+    if reduce_lr:  # before CSVLogger, which then logs the learning rate
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5, patience=lr_patience,
                                                      min_lr=1e-6, verbose=1))
-    # after ReduceLROnPlateau, which adds `learning_rate` to the epoch's logs that CSVLogger then writes
-    cbs.append(keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True))
-    cbs.append(_atomic_checkpoint()(
-        str(best_path), monitor=monitor, mode=mode, save_best_only=True, verbose=0,
-        initial_value_threshold=(resume_state or {}).get("best")))
-    if tensorboard:
-        cbs.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / TENSORBOARD_DIR), histogram_freq=0,
-                                               write_graph=False))
-    if backup:
-        cbs.append(_atomic_backup()(str(out_dir / BACKUP_DIR), save_freq="epoch", delete_checkpoint=True))
-    return cbs
+    cbs += [keras.callbacks.CSVLogger(str(out_dir / CSV_LOG), append=True), best,
+            keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs"), write_graph=False)]
+    return cbs + [AtomicBackupAndRestore(str(out_dir / BACKUP_DIR), stop, best)] if backup else cbs
 
 
-def _atomic_checkpoint():
-    """``ModelCheckpoint`` whose save is atomic: a kill during the write leaves the previous best model intact."""
-    import keras
+def compile_model(model, learning_rate=1e-3, label_smoothing: float = 0.0, optimizer: str = "adam"):
+    """Compile for one-hot labels: cross-entropy (with ``label_smoothing``) and accuracy.
 
-    from .atomic import save_model
-
-    class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-        def _save_model(self, epoch, batch, logs):
-            filepath = self._get_file_path(epoch, batch, logs)
-            if self._should_save_model(epoch, batch, logs, filepath):
-                save_model(self.model, filepath)
-
-    return AtomicModelCheckpoint
-
-
-def _atomic_backup():
-    """``BackupAndRestore`` that never loses a finished epoch: each backup's weights go to a new file
-    (``epoch-NNNNN.weights.h5``), then ``training_metadata.json`` is replaced atomically to point at it, and only then
-    is the previous backup deleted. A kill at any moment leaves metadata naming a complete weights file."""
-    import keras
-
-    from .atomic import atomic_path, write_json
-
-    class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-        def _load_model(self):
-            meta = Path(self._training_metadata_path)
-            if meta.exists():
-                try:
-                    name = json.loads(meta.read_text()).get("weights")
-                except (ValueError, AttributeError):
-                    raise ValueError(f"{meta}: the backup's metadata is not valid JSON; delete {meta.parent} to "
-                                     "start the run again") from None
-                if name:
-                    self._weights_path = str(meta.parent / name)
-            super()._load_model()
-
-        def _save_model(self):
-            folder = Path(self.backup_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            name = f"epoch-{self._current_epoch:05d}.weights.h5"
-            with atomic_path(folder / name, "back up the training state to") as tmp:
-                self.model.save_weights(str(tmp), overwrite=True)
-            write_json(self._training_metadata_path,
-                       {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name})
-            self._weights_path = str(folder / name)
-            for old in folder.glob("*.weights.h5"):
-                if old.name != name:
-                    old.unlink(missing_ok=True)
-
-    return AtomicBackupAndRestore
-
-
-def compile_model(model, learning_rate=1e-3, label_smoothing: float = 0.0, optimizer: str = "adam",
-                  weight_decay: float = 1e-4):
-    """Compile with categorical cross-entropy on one-hot labels and an accuracy metric.
-
-    ``learning_rate`` may be a float or a ``keras.optimizers.schedules.LearningRateSchedule``.
+    ``optimizer``: ``"adam"``, ``"adamw"`` or ``"sgd"`` (Nesterov momentum 0.9); ``learning_rate`` a number or a
+    ``keras.optimizers.schedules.LearningRateSchedule``.
     """
-    import keras
-
-    if optimizer == "adam":
-        opt = keras.optimizers.Adam(learning_rate)
-    elif optimizer == "adamw":
-        opt = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
-    elif optimizer == "sgd":
-        opt = keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
-    else:
-        raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {optimizer!r}")
-    model.compile(optimizer=opt,
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    opt = {"adam": lambda: keras.optimizers.Adam(learning_rate),
+           "adamw": lambda: keras.optimizers.AdamW(learning_rate, weight_decay=1e-4),
+           "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)}[optimizer]()
+    model.compile(optimizer=opt, loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                   metrics=["accuracy"])
     return model
 
 
 def cosine_schedule(learning_rate: float, total_steps: int, warmup_steps: int = 0):
     """Cosine decay to 1% of ``learning_rate`` over ``total_steps``, after an optional linear warm-up."""
-    import keras
-
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=learning_rate if not warmup_steps else learning_rate * 0.1,
+        initial_learning_rate=learning_rate * 0.1 if warmup_steps else learning_rate,
         decay_steps=max(1, total_steps - warmup_steps), alpha=0.01,
         warmup_target=learning_rate if warmup_steps else None, warmup_steps=warmup_steps)
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Every setting of a training run; saved as ``config.json`` in the run directory."""
+    """The settings of a training run, saved as ``config.json`` in its directory."""
 
-    model: str = "default"
+    model: str = "default"  # "tutorial" or "default" (see fer_helpers.models)
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau), "cosine" or "constant"
-    warmup_epochs: int = 0
+    optimizer: str = "adam"  # "adam", "adamw" or "sgd"
+    schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau) or "cosine"
+    warmup_epochs: int = 0  # linear warm-up before the cosine decay
     label_smoothing: float = 0.0
-    class_weights: bool = False
-    augment: str = "default"
-    warp: str = "bicubic"  # how augmentation resamples: one bicubic warp; "chained" = one Keras layer per transform
+    augment: str = "default"  # augmentation preset (fer_helpers.augment)
+    crop: int = FACE_SIZE  # train on random crops of this size (the saved model takes the centre crop)
+    erase: float = 0.0  # probability of random erasing
     patience: int = 10
-    lr_patience: int = 4  # ReduceLROnPlateau: flat epochs before the learning rate is halved
     seed: int = 0
-    deterministic: bool = False
-    val_fraction: float = 0.1
-    precision: str = "float32"  # or "mixed_bfloat16" (CPUs with AVX512-BF16, TPUs), "mixed_float16" (GPUs)
+    precision: str = "float32"  # or "mixed_bfloat16", "mixed_float16" (the saved model is float32)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
-    init_from: str | None = None  # warm start: a saved model of the same architecture to start from
+    init_from: str | None = None  # warm start: a saved model of the same architecture
 
     def validate(self) -> None:
-        import math
-
-        for name in ("epochs", "batch_size", "warmup_epochs", "patience", "lr_patience", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
-        for name in ("learning_rate", "label_smoothing", "val_fraction"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        for name in ("warmup_epochs", "patience", "lr_patience", "seed"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {self.val_fraction}")
-        if self.model not in ("tutorial", "default"):
-            raise ValueError(f"model must be 'tutorial' or 'default', got {self.model!r}")
-        if self.optimizer not in ("adam", "adamw", "sgd"):
-            raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {self.optimizer!r}")
-        if not isinstance(self.model_kwargs, dict):
-            raise ValueError(f"model_kwargs must be a dict, got {self.model_kwargs!r}")
-        if self.schedule not in ("plateau", "cosine", "constant"):
-            raise ValueError(f"schedule must be 'plateau', 'cosine' or 'constant', got {self.schedule!r}")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
-        from .augment import WARPS
-
-        if self.warp not in WARPS:
-            raise ValueError(f"warp must be one of {list(WARPS)}, got {self.warp!r}")
-        if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
-            raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
+        """Raise ValueError naming the first setting a run cannot use."""
+        for name, (ok, rule) in SETTING_RULES.items():
+            if not ok(getattr(self, name)):
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        get_preset(self.augment)
         if self.init_from is not None and not Path(self.init_from).is_file():
             raise ValueError(f"init_from: no model file at {self.init_from}")
 
 
-#: Settings of runs saved before distillation and weight averaging were removed, with their "off" values
-_REMOVED_SETTINGS = {"average_epochs": 0, "teachers": [], "distill_weight": 0.5, "teacher_tta": False}
+def integer(low: int, high: float = math.inf):
+    """A check: an integer from ``low`` to ``high``."""
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
 
 
-def _read_config(config_file: Path) -> TrainConfig:
-    """The :class:`TrainConfig` saved in a run's ``config.json``; a ValueError naming the file if it is unreadable,
-    not a JSON object, or holds an unknown setting."""
+def finite(ok):
+    """A check: a finite number for which ``ok`` holds."""
+    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and ok(v)
+
+
+#: setting -> (check, what it must be)
+SETTING_RULES = {
+    "model": (lambda v: v in ("tutorial", "default"), "'tutorial' or 'default'"),
+    "epochs": (integer(1), "an integer of at least 1"),
+    "batch_size": (integer(1), "an integer of at least 1"),
+    "learning_rate": (finite(lambda v: v > 0), "a finite number above 0"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}"),
+    "schedule": (lambda v: v in ("plateau", "cosine"), "'plateau' or 'cosine'"),
+    "warmup_epochs": (integer(0), "an integer of at least 0"),
+    "label_smoothing": (finite(lambda v: 0 <= v < 1), "a finite number in [0, 1)"),
+    "crop": (integer(8, FACE_SIZE), f"an integer from 8 to {FACE_SIZE}"),
+    "erase": (finite(lambda v: 0 <= v <= 1), "a finite number in [0, 1]"),
+    "patience": (integer(0), "an integer of at least 0"),
+    "seed": (integer(0), "an integer of at least 0"),
+    "precision": (lambda v: v in PRECISIONS, f"one of {PRECISIONS}"),
+    "model_kwargs": (lambda v: isinstance(v, dict), "a dict"),
+}
+
+
+def read_config(path: Path) -> TrainConfig:
+    """The :class:`TrainConfig` saved in ``path``; a ValueError naming the file if it is not a valid one."""
     try:
-        saved = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"{config_file}: not a readable JSON file ({exc}); repair it or train into another "
-                         "output directory") from None
-    if not isinstance(saved, dict):
-        raise ValueError(f"{config_file}: expected a JSON object of training settings, got {type(saved).__name__}")
-    for key, default in _REMOVED_SETTINGS.items():  # runs saved before these features left the package
-        if saved.get(key, default) != default:
-            raise ValueError(f"{config_file}: {key} {saved[key]!r}: this run used a feature removed from the "
-                             "package; resume it with the commit that trained it (git checkout ee7f1ef)")
-        saved.pop(key, None)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(saved) - known)
-    if unknown:
-        raise ValueError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} {unknown}; known: "
-                         f"{sorted(known)}")
-    saved.setdefault("warp", "chained")  # runs saved before the field existed augmented with chained layers
-    config = TrainConfig(**saved)
-    try:
+        config = TrainConfig(**json.loads(path.read_text(encoding="utf-8")))
         config.validate()
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{config_file}: {exc}") from None
+    except (OSError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: not the settings of a run ({exc}); repair it or train into another folder") from None
     return config
 
 
-def _check_same_settings(given: TrainConfig, saved: TrainConfig, config_file: Path) -> None:
-    """Raise ValueError naming every setting in which ``given`` differs from the run's saved ``config.json``."""
-    a, b = (json.loads(json.dumps(dataclasses.asdict(c))) for c in (given, saved))
-    diffs = [f"{key} {b[key]!r} in the run, {a[key]!r} given" for key in a if a[key] != b.get(key)]
+def prepare_run(out_dir: Path, config: TrainConfig | None, resume: bool, overrides: dict) -> TrainConfig:
+    """The settings of the run in ``out_dir`` (a resumed run's own, which those given must repeat); writes them."""
+    given = {**(dataclasses.asdict(config) if config else {}), **overrides}
+    config = dataclasses.replace(config or TrainConfig(), **overrides)
+    config.validate()
+    if resume:
+        if (out_dir / METRICS).exists() and not (out_dir / BACKUP_DIR).exists():
+            raise ValueError(f"{out_dir} holds a finished run: nothing to resume; train into another folder")
+        if not (out_dir / CONFIG).exists():
+            raise ValueError(f"{out_dir}: no training run to resume there (no {CONFIG}); start a new one")
+        config = read_config(out_dir / CONFIG)
+        check_same_settings(given, config, out_dir / CONFIG)
+    elif (out_dir / BACKUP_DIR).exists() or (out_dir / CSV_LOG).exists():
+        raise ValueError(f"{out_dir} already holds a training run: resume it (--resume) or train into another folder")
+    for folder in (out_dir, out_dir / BACKUP_DIR):  # what a killed session was writing when it died
+        sweep_temporaries(folder)
+    write_json(out_dir / CONFIG, dataclasses.asdict(config))
+    return config
+
+
+def check_same_settings(given: dict, saved: TrainConfig, path: Path) -> None:
+    """Raise ValueError naming every setting in ``given`` that differs from the run's saved settings."""
+    given, saved = json.loads(json.dumps(given)), json.loads(json.dumps(dataclasses.asdict(saved)))
+    diffs = [f"{key} {saved[key]!r} in the run, {value!r} given" for key, value in given.items() if value != saved[key]]
     if diffs:
-        raise ValueError(f"{config_file}: a resumed run keeps the settings it started with, and these differ: "
-                         f"{'; '.join(diffs)}. Repeat the run's own settings (or, from Python, pass resume=True "
-                         "without a config), or train the new settings into another output directory")
+        raise ValueError(f"{path}: a resumed run keeps the settings it started with, and these differ: "
+                         f"{'; '.join(diffs)}. Give the run's own settings (or none), or train into another folder")
 
 
-@dataclasses.dataclass
-class TrainResult:
-    model: object
-    history: object  # pandas DataFrame of the whole CSV log (all sessions of a resumed run)
-    metrics: dict
-    out_dir: Path
-
-    @property
-    def best_model_path(self) -> Path:
-        return self.out_dir / BEST_MODEL
-
-
-
-def _split_data(data, val_fraction: float, seed: int):
-    from .data import official_splits
-
-    return official_splits(data, val_fraction=val_fraction, seed=seed)
-
-
-class SimulatedInterruption(Exception):
-    """Raised by :func:`interrupt_after` to imitate a crash or a closed laptop in the middle of training."""
-
-
-def interrupt_after(epochs: int):
-    """A callback that stops training abruptly after ``epochs`` finished epochs (lesson 5's resume demo).
-
-    Unlike ``model.stop_training``, it raises :class:`SimulatedInterruption`, so ``fit`` ends the way a crash would:
-    BackupAndRestore keeps its checkpoint and a later ``train(..., resume=True)`` continues from it.
-    """
-    import keras
-
-    class _Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch + 1 >= epochs:
-                raise SimulatedInterruption(f"training interrupted after epoch {epoch + 1}")
-
-    return _Interrupt()
+def drop_unsaved_epochs(out_dir: Path, completed: int) -> None:
+    """Drop the CSV log's rows of epochs after ``completed`` (logged just before a kill, not backed up): they are
+    trained again."""
+    log_file = out_dir / CSV_LOG
+    log = pd.read_csv(log_file) if log_file.exists() else None
+    if log is not None and (log["epoch"] >= completed).any():
+        with atomic_path(log_file) as tmp:
+            log[log["epoch"] < completed].to_csv(tmp, index=False)
 
 
 def warm_start(model, path) -> None:
-    """Start ``model`` from the weights of the saved model at ``path`` (the same architecture), e.g. to give a
-    finished run a new schedule. Raises ValueError naming the file when the networks differ."""
-    from .saving import load_model
-
-    source = load_model(path, compile=False)  # any format the series saves; errors name the file
+    """Start ``model`` from the weights of the saved model at ``path``; ValueError if its network differs."""
+    source = load_model(path, compile=False)
     if [tuple(w.shape) for w in model.weights] != [tuple(w.shape) for w in source.weights]:
         raise ValueError(f"init_from: {path} holds a different network ({source.count_params():,} parameters) from "
                          f"the {model.name!r} being trained ({model.count_params():,} parameters); a warm start "
@@ -495,154 +298,122 @@ def warm_start(model, path) -> None:
     model.set_weights(source.get_weights())
 
 
-def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, strategy=None,
-          verbose: int | str = "auto", callbacks=(), **overrides) -> TrainResult:
-    """Train a model on ``data`` (a path or a :class:`~fer_helpers.data.FERData`) and write a run directory.
+def build_network(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
+    """The compiled network of ``config``, warm-started if it says so; with ``crop`` it takes faces of any size and
+    looks at their centre crop."""
+    if config.crop == FACE_SIZE:
+        model = build_model(config.model, **config.model_kwargs)
+    else:
+        net = build_model(config.model, input_shape=(config.crop, config.crop, 1), **config.model_kwargs)
+        faces = keras.Input((None, None, 1), name="face")
+        model = keras.Model(faces, net(keras.layers.CenterCrop(config.crop, config.crop)(faces)), name=net.name)
+    if config.init_from is not None:
+        warm_start(model, config.init_from)
+    lr = config.learning_rate
+    if config.schedule == "cosine":
+        lr = cosine_schedule(lr, steps_per_epoch * config.epochs, steps_per_epoch * config.warmup_epochs)
+    return compile_model(model, lr, config.label_smoothing, config.optimizer)
 
-    Training uses the ``Training`` rows and selects on ``PublicTest`` (EarlyStopping, ModelCheckpoint,
-    ReduceLROnPlateau all watch ``val_accuracy`` on it); ``PrivateTest`` is never touched. Data without ``Usage`` is
-    split with a seeded stratified split. ``out_dir`` receives ``best_model.keras``, ``training_log.csv``,
-    ``logs/`` (TensorBoard), ``config.json`` and ``metrics.json``.
 
-    ``resume=True`` continues an interrupted run in ``out_dir`` from its last finished epoch (BackupAndRestore),
-    with the settings it started with (its ``config.json``): a ``config`` or overrides given as well must repeat
-    them, and any difference is an error that names the settings. Without ``resume``, a directory holding an
-    interrupted run is an error rather than silently overwritten.
-    ``callbacks`` are added after the standard ones (see :func:`make_callbacks`). ``init_from`` (a config field)
-    starts from the weights of a saved model instead of a random initialisation (see :func:`warm_start`).
+def training_augmentation(config: TrainConfig, seed: int):
+    """The preset of ``config``, followed by random crops and erasing when it asks for them."""
+    if config.crop == FACE_SIZE and not config.erase:
+        return config.augment
+    crop = RandomCropErase(config.crop, erase=config.erase, seed=seed)
+    return keras.Sequential([build_augmentation(config.augment, seed=seed), crop])
+
+
+class SimulatedInterruption(Exception):
+    """Raised by :func:`interrupt_after`: a crash in the middle of training, for lesson 5's resume demo."""
+
+
+def interrupt_after(epochs: int):
+    """A callback that raises :class:`SimulatedInterruption` at the end of epoch ``epochs``, as a crash would."""
+
+    def stop(epoch, logs=None):
+        if epoch + 1 >= epochs:
+            raise SimulatedInterruption(f"training interrupted after epoch {epoch + 1}")
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=stop)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train` returns: the best model (reloaded), the whole CSV log, the metrics and the run directory."""
+
+    model: object
+    history: object  # pandas DataFrame of the whole CSV log (all sessions of a resumed run)
+    metrics: dict
+    out_dir: Path
+
+    @property
+    def best_model_path(self) -> Path:
+        """The run's ``best_model.keras``."""
+        return self.out_dir / BEST_MODEL
+
+
+def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False, verbose="auto", callbacks=(),
+          **overrides) -> TrainResult:
+    """Train on ``data`` (a path or a :class:`~fer_helpers.data.FERData`) and write the run directory ``out_dir``.
+
+    Trains on the ``Training`` rows and selects on ``PublicTest`` (data without ``Usage``: a seeded split). Settings
+    come from ``config`` and ``overrides`` (:class:`TrainConfig` fields). ``resume=True`` continues the interrupted
+    run in ``out_dir`` with its own settings; those given must repeat them. ``callbacks`` come after the standard
+    ones (:func:`make_callbacks`).
     """
-    import keras
-    import tensorflow as tf
-
-    from .data import FERData, load_fer2013, validation_name
-    from .models import build_model
-
-    given = config is not None or bool(overrides)  # settings the caller chose (a resume must match them)
-    config = dataclasses.replace(config or TrainConfig(), **overrides)
-    config.validate()
     out_dir = Path(out_dir)
-    backup = out_dir / BACKUP_DIR
-    config_file = out_dir / "config.json"
-    if resume:
-        if (out_dir / METRICS).exists() and not backup.exists():
-            raise ValueError(f"{out_dir} holds a finished run (metrics.json written, no backup/ left): there is "
-                             "nothing to resume; choose another output directory to train again")
-        if not config_file.exists() and not backup.exists():
-            raise ValueError(f"{out_dir}: no training run to resume there (no config.json, no backup/); leave out "
-                             "--resume (resume=False) to start a new run")
-        if config_file.exists():  # a resumed run must use the settings it started with
-            saved = _read_config(config_file)
-            if given:
-                _check_same_settings(config, saved, config_file)
-            config = saved
-            config.validate()
-    elif backup.exists() or (out_dir / CSV_LOG).exists():
-        raise ValueError(f"{out_dir} already holds a training run; pass resume=True (--resume) to continue it, "
-                         "or choose another output directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if resume:  # what a killed session was writing when it died
-        for folder in (out_dir, backup):
-            sweep_temporaries(folder)
-    write_json(config_file, dataclasses.asdict(config))
-
-    completed = _backup_epoch(out_dir) if resume else 0
-    # a resumed session continues with a fresh random stream, not a replay of the first session's (stream_seed)
+    config = prepare_run(out_dir, config, resume, overrides)
+    completed = backup_state(out_dir / BACKUP_DIR / "training_metadata.json").get("epoch", 0) if resume else 0
+    drop_unsaved_epochs(out_dir, completed)
     seed = stream_seed(config.seed, completed)
-    set_seed(seed, deterministic=config.deterministic)
-    if not isinstance(data, FERData):
-        data = load_fer2013(data)
-    train_set, val_set = _split_data(data, config.val_fraction, config.seed)
-    weights = class_weights(train_set.labels) if config.class_weights else None
-    train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=seed, sample_weights=weights, warp=config.warp)
+    keras.utils.set_random_seed(seed)
+    data = data if isinstance(data, FERData) else load_fer2013(data)
+    train_set, val_set = official_splits(data, seed=config.seed)
+    train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size,
+                            augment=training_augmentation(config, seed), seed=seed)
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
-    steps = int(np.ceil(len(train_set) / config.batch_size))
-
+    cbs = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau") + list(callbacks)
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose  # no progress bars in log files
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(config.precision)
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        model = build_model(config.model, **config.model_kwargs)
-        if config.init_from is not None:
-            warm_start(model, config.init_from)
-        if config.schedule == "cosine":
-            lr = cosine_schedule(config.learning_rate, steps * config.epochs, steps * config.warmup_epochs)
-        else:  # "plateau" (ReduceLROnPlateau lowers it) or "constant"
-            lr = config.learning_rate
-        compile_model(model, lr, config.label_smoothing, config.optimizer)
-
-    state = _resume_state(out_dir, MONITOR) if resume else None
-    extra = list(callbacks)
-    callbacks = make_callbacks(out_dir, patience=config.patience, reduce_lr=config.schedule == "plateau",
-                               lr_patience=config.lr_patience, resume_state=state)
-    callbacks += extra
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    start = time.time()
-    # shuffle=False: the dataset already reshuffles every epoch (make_dataset), Keras must not try again
     try:
-        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
-                  shuffle=False)
-    except BaseException:  # an interrupted run must not leave later models in the same process in bfloat16
+        model = build_network(config, math.ceil(len(train_set) / config.batch_size))
+        start = time.time()
+        # shuffle=False: the dataset reshuffles every epoch itself
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=cbs, verbose=verbose, shuffle=False)
+    finally:  # later models of this process are not built in mixed precision
         keras.mixed_precision.set_global_policy(previous_policy)
-        raise
-    wall = time.time() - start
+    facts = {"val_split": validation_name(val_set, 0.1), "train_rows": len(train_set), "val_rows": len(val_set),
+             "data": data.source, "wall_time_s_total": None if resume else round(time.time() - start, 1)}
+    return finish_run(out_dir, config, val_ds, facts)
 
-    import pandas as pd
 
-    history = pd.read_csv(out_dir / CSV_LOG)
+def finish_run(out_dir: Path, config: TrainConfig, val_ds, facts: dict) -> TrainResult:
+    """Save the best model in float32, evaluate it on ``val_ds`` and write ``metrics.json`` (with ``facts``)."""
     if config.precision != "float32":
-        # ship float32: the same weights, but fast on every CPU (bfloat16 is emulated, slowly, where unsupported)
-        from .models import float32_model
-
-        keras.mixed_precision.set_global_policy("float32")
         best = float32_model(keras.models.load_model(out_dir / BEST_MODEL, compile=False))
-        compile_model(best, config.learning_rate, config.label_smoothing, config.optimizer)
-        save_model(best, out_dir / BEST_MODEL)
+        save_model(compile_model(best, config.learning_rate, config.label_smoothing, config.optimizer),
+                   out_dir / BEST_MODEL)
     best = keras.models.load_model(out_dir / BEST_MODEL)
     val_loss, val_acc = best.evaluate(val_ds, verbose=0)
-    metrics = {
-        "model": config.model,
-        "params": int(best.count_params()),
-        "epochs_run": int(len(history)),
-        "best_epoch": int(history["epoch"].iloc[int(history[MONITOR].to_numpy().argmax())]) + 1,
-        "val_accuracy": float(val_acc),
-        "val_loss": float(val_loss),
-        "val_split": validation_name(val_set, config.val_fraction),
-        "train_rows": len(train_set),
-        "val_rows": len(val_set),
-        "wall_time_s_this_session": round(wall, 1),
-        "data": data.source,
-        "classes": list(EMOTIONS),
-    }
-    prev = out_dir / METRICS
-    if resume and prev.exists():
-        try:
-            before = float(json.loads(prev.read_text()).get("wall_time_s_total") or 0)
-        except (ValueError, AttributeError, TypeError):  # an unreadable earlier metrics.json is replaced
-            before = 0.0
-        metrics["wall_time_s_total"] = round(before + wall, 1)
-    else:
-        metrics["wall_time_s_total"] = round(wall, 1)
-    write_json(prev, {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()})
+    history = pd.read_csv(out_dir / CSV_LOG)
+    metrics = {"model": config.model, "params": int(best.count_params()), "epochs_run": len(history),
+               "best_epoch": int(history["epoch"].iloc[int(history[MONITOR].to_numpy().argmax())]) + 1,
+               "val_accuracy": float(val_acc), "val_loss": float(val_loss) if math.isfinite(val_loss) else None,
+               **facts}
+    write_json(out_dir / METRICS, metrics)
     return TrainResult(best, history, metrics, out_dir)
 
 
 def train_cli(args) -> int:
-    from .data import locate_fer2013
-
-    data = args.data or locate_fer2013()
-    config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, schedule=args.schedule, optimizer=args.optimizer,
-                         warmup_epochs=args.warmup_epochs,
-                         label_smoothing=args.label_smoothing, class_weights=args.class_weights,
-                         augment=args.augment, warp=args.warp, patience=args.patience, seed=args.seed,
-                         deterministic=args.deterministic, val_fraction=args.val_fraction,
-                         precision=args.precision, init_from=args.init_from,
-                         model_kwargs={"filters": args.filters} if args.filters else {})
-    result = train(data, args.out, config, resume=args.resume)
+    """``python -m fer_helpers train``: options left out take :class:`TrainConfig`'s defaults."""
+    settings = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
+    if args.filters:
+        settings["model_kwargs"] = {"filters": args.filters}
+    TrainConfig(**settings).validate()  # before any work
+    result = train(args.data or locate_fer2013(), args.out, resume=args.resume, **settings)
     m = result.metrics
     print(f"best {m['model']} model (epoch {m['best_epoch']} of {m['epochs_run']}): "
           f"val_accuracy {m['val_accuracy']:.4f} on {m['val_split']} -> {result.best_model_path}")
-    print(dumps_json({k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}))
+    print(dumps_json(m))
     return 0

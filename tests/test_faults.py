@@ -260,13 +260,13 @@ def test_resume_without_a_run_and_corrupt_configs_name_the_folder_or_file(tmp_pa
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text('{"epochs": 3, "learnin_rate": 0.1}')
-    with pytest.raises(ValueError, match=r"run/config\.json: unknown setting \['learnin_rate'\]"):
+    with pytest.raises(ValueError, match=r"run/config\.json: not the settings of a run .*'learnin_rate'"):
         training.train(csv, run, resume=True)
     (run / "config.json").write_text('{"epochs": 3,')
-    with pytest.raises(ValueError, match=r"run/config\.json: not a readable JSON file"):
+    with pytest.raises(ValueError, match=r"run/config\.json: not the settings of a run .*Expecting"):
         training.train(csv, run, resume=True)
     (run / "config.json").write_text('{"learning_rate": NaN}')
-    with pytest.raises(ValueError, match=r"run/config\.json: learning_rate must be a finite number"):
+    with pytest.raises(ValueError, match=r"run/config\.json: .*learning_rate must be a finite number"):
         training.train(csv, run, resume=True)
 
 

@@ -129,16 +129,23 @@ def test_mutated_data_files_load_right_or_fail_naming_the_file(tmp_path, clean_c
 
 
 OPTIONS = ["--epochs", "--batch-size", "--learning-rate", "--patience", "--warmup-epochs", "--label-smoothing",
-           "--val-fraction", "--seed", "--schedule", "--optimizer", "--model", "--filters",
-           "--precision"]
+           "--crop", "--erase", "--seed", "--schedule", "--optimizer", "--model", "--filters", "--precision"]
 VALUES = ["0", "1", "-1", "3", "1e-3", "nan", "inf", "-inf", "1e400", "0.5", "2", "x", "", "cosine", "sgd",
-          "tutorial", "8,16", "0,1", "a,b", "float32", "bfloat16", "0.0", "1.5"]
+          "tutorial", "8,16", "0,1", "a,b", "float32", "bfloat16", "0.0", "1.5", "40", "60"]
 
 
-def test_fuzzed_train_arguments_parse_and_validate_or_name_the_argument(capsys):
-    from fer_helpers import cli
-    from fer_helpers.training import TrainConfig
+class Accepted(Exception):
+    """Raised in place of training by the fuzz test: the command accepted its settings."""
 
+
+def test_fuzzed_train_arguments_parse_and_validate_or_name_the_argument(capsys, monkeypatch):
+    from fer_helpers import cli, training
+
+    def no_training(data, out_dir, resume=False, **settings):
+        raise Accepted(training.TrainConfig(**settings))
+
+    monkeypatch.setattr(training, "train", no_training)
+    monkeypatch.setattr(training, "locate_fer2013", lambda: "fer2013.csv")
     rng = np.random.default_rng(0)
     accepted = refused = 0
     for _ in range(300):
@@ -154,18 +161,14 @@ def test_fuzzed_train_arguments_parse_and_validate_or_name_the_argument(capsys):
             assert "error: argument " in err or "unrecognized arguments" in err or "expected" in err, (argv, err)
             refused += 1
             continue
-        config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-                             learning_rate=args.learning_rate, schedule=args.schedule, optimizer=args.optimizer,
-                             warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
-                             augment=args.augment, patience=args.patience, seed=args.seed,
-                             val_fraction=args.val_fraction, precision=args.precision,
-                             model_kwargs={"filters": args.filters} if args.filters else {})
         try:
-            config.validate()
+            training.train_cli(args)  # checks the settings first, then would train
         except ValueError as exc:  # a setting the parser lets through but the run cannot use: named
-            assert any(name in str(exc) for name in ("label_smoothing", "val_fraction")), exc
+            assert any(name in str(exc) for name in ("learning_rate", "label_smoothing", "crop", "erase")), exc
             refused += 1
             continue
+        except Accepted as accepted_config:
+            config = accepted_config.args[0]
         assert np.isfinite(config.learning_rate) and config.learning_rate > 0
         assert config.epochs >= 1 and config.batch_size >= 1 and config.patience >= 0 and config.warmup_epochs >= 0
         accepted += 1

@@ -3,7 +3,7 @@ import pytest
 from fer_helpers.models import build_default_cnn, build_model, build_tutorial_cnn
 
 
-def test_the_networks_have_the_parameter_counts_their_docstrings_give():
+def test_the_networks_have_the_parameter_counts_of_the_lessons():
     assert build_tutorial_cnn().count_params() == 1_470_247
     assert build_default_cnn().count_params() == 1_233_575
     assert build_default_cnn(convs_per_block=(2, 2, 3, 3)).count_params() == 1_981_735

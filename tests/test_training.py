@@ -1,11 +1,11 @@
-"""Training: pipeline, callbacks, a short real run, kill-and-resume, determinism and a distributed run."""
+"""Training: pipeline, callbacks, crops and erasing, a short real run, warm starts, kill-and-resume."""
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -39,25 +39,25 @@ def small_csv(tmp_path_factory):
 
 
 def test_class_weights_follow_inverse_frequency():
-    labels = np.array([0] * 50 + [1] * 5 + [2] * 45 + [3] * 100 + [4] * 50 + [5] * 50 + [6] * 50)
+    labels = np.array([0] * 50 + [1] * 5 + [2] * 45 + [3] * 100 + [4] * 50 + [5] * 50)  # no class 6
     w = training.class_weights(labels)
     assert w[1] == pytest.approx(len(labels) / (7 * 5))  # the rare class is weighted up
     assert w[3] == pytest.approx(len(labels) / (7 * 100)) and w[3] < 1 < w[1]
-    assert training.class_weights(labels, max_weight=2.0)[1] == 2.0
+    assert w[6] == 0.0  # a class without faces has nothing to weight
     assert training.class_weights(labels, method="sqrt")[1] == pytest.approx(np.sqrt(len(labels) / 35))
+    with pytest.raises(ValueError, match="method"):
+        training.class_weights(labels, method="log")
 
 
-def test_dataset_batches_one_hot_weights_and_augmentation():
+def test_dataset_batches_one_hot_labels_and_augmentation():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(10, 48, 48), dtype=np.uint8)
     y = np.arange(10) % 7
-    ds = training.make_dataset(x, y, batch_size=4, shuffle=False, sample_weights=training.class_weights(y))
-    batches = list(ds.as_numpy_iterator())
+    batches = list(training.make_dataset(x, y, batch_size=4, shuffle=False).as_numpy_iterator())
     assert [b[0].shape[0] for b in batches] == [4, 4, 2]
-    xb, yb, wb = batches[0]
+    xb, yb = batches[0]
     assert xb.shape == (4, 48, 48, 1) and xb.dtype == np.float32 and yb.shape == (4, 7)
     assert np.array_equal(xb[..., 0], x[:4]) and yb.argmax(1).tolist() == y[:4].tolist()
-    assert wb.shape == (4,)
     aug = next(iter(training.make_dataset(x, y, batch_size=10, shuffle=False, augment="strong")))[0].numpy()
     assert aug.shape == (10, 48, 48, 1) and not np.array_equal(aug[..., 0], x)
 
@@ -95,30 +95,72 @@ def test_callbacks_use_keras3_names(tmp_path):
         training.make_callbacks(tmp_path, monitor="val_acc")
 
 
+def test_the_backup_keeps_early_stopping_and_the_best_score_across_a_resume(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(7, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)), keras.utils.to_categorical(rng.integers(0, 7, 64), 7)
+    first = training.make_callbacks(tmp_path, patience=50)
+    with pytest.raises(training.SimulatedInterruption):
+        model.fit(x, y, validation_data=(x, y), epochs=5, callbacks=first + [training.interrupt_after(3)], verbose=0)
+    seen = {}
+
+    class Probe(keras.callbacks.Callback):  # after the backup, which restores the state in on_train_begin
+        def on_train_begin(self, logs=None):
+            stop, best = second[0], second[3]
+            seen.update(stop=(stop.best, stop.best_epoch, stop.wait), checkpoint=best.best,
+                        weights=stop.best_weights is not None)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.setdefault("first_epoch", epoch)
+
+    second = training.make_callbacks(tmp_path, patience=50)
+    model.fit(x, y, validation_data=(x, y), epochs=5, callbacks=second + [Probe()], verbose=0)
+    assert seen["stop"] == (first[0].best, first[0].best_epoch, first[0].wait) and seen["stop"][0] is not None
+    assert seen["checkpoint"] == first[0].best and seen["weights"] and seen["first_epoch"] == 3
+
+
 def test_config_validation_names_the_argument():
-    with pytest.raises(ValueError, match="epochs"):
-        training.TrainConfig(epochs=0).validate()
-    with pytest.raises(ValueError, match="schedule"):
-        training.TrainConfig(schedule="step").validate()
-    with pytest.raises(ValueError, match="warp must be one of"):
-        training.TrainConfig(warp="cubic").validate()
+    for settings, name in [({"epochs": 0}, "epochs"), ({"schedule": "step"}, "schedule"), ({"crop": 50}, "crop"),
+                           ({"erase": 1.5}, "erase"), ({"learning_rate": float("nan")}, "learning_rate"),
+                           ({"optimizer": "rmsprop"}, "optimizer"), ({"batch_size": 8.0}, "batch_size")]:
+        with pytest.raises(ValueError, match=f"^{name} must be"):
+            training.TrainConfig(**settings).validate()
+    with pytest.raises(ValueError, match="unknown augmentation preset"):
+        training.TrainConfig(augment="wild").validate()
 
 
-def test_training_augments_with_one_bicubic_warp_by_default():
-    from fer_helpers.augment import RandomAffine
+def test_crops_and_erasing_train_on_crops_and_the_model_takes_whole_faces():
+    config = training.TrainConfig(model="tutorial", crop=40, erase=1.0, augment="none",
+                                  model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    faces = np.full((8, 48, 48), 100, np.uint8)
+    ds = training.make_dataset(faces, np.zeros(8, int), 8, augment=training.training_augmentation(config, 0))
+    batch = next(iter(ds))[0].numpy()
+    assert batch.shape == (8, 40, 40, 1) and (batch != 100).any(axis=(1, 2, 3)).all()  # cropped, and erased
+    model = training.build_network(config)
+    assert [type(layer).__name__ for layer in model.layers][:2] == ["InputLayer", "CenterCrop"]
+    assert model.predict(faces[..., None], verbose=0).shape == (8, 7)  # whole faces: their centre crop
+    assert model.predict(batch, verbose=0).shape == (8, 7)  # crops of the training size (ten-crop)
+    assert training.build_network(dataclasses.replace(config, crop=48)).input_shape == (None, 48, 48, 1)
 
-    assert training.TrainConfig().warp == "bicubic"
-    layer = training._augmentation_layer("default", 0, training.TrainConfig().warp)
-    assert [type(l) for l in layer.layers][0] is RandomAffine and layer.layers[0].interpolation == "bicubic"
-    chained = training._augmentation_layer("default", 0, "chained")
-    assert [l.name for l in chained.layers][:3] == ["rotation", "translation", "zoom"]
-    from fer_helpers import augment, cli
+
+def test_sgd_is_nesterov_momentum_beside_the_default_adam():
+    from fer_helpers.models import build_tutorial_cnn
+
+    small = {"filters": (4, 4, 4), "dense_units": 8}
+    sgd = training.compile_model(build_tutorial_cnn(**small), 0.01, optimizer="sgd").optimizer
+    assert type(sgd).__name__ == "SGD" and sgd.nesterov and sgd.momentum == 0.9
+    assert type(training.compile_model(build_tutorial_cnn(**small)).optimizer).__name__ == "Adam"
+    with pytest.raises(ValueError, match="optimizer"):
+        training.compile_model(build_tutorial_cnn(**small), optimizer="rmsprop")
+
+
+def test_train_command_line_takes_crops_erasing_and_sgd():
     from fer_helpers.cli import build_parser
 
-    assert cli.WARPS == augment.WARPS
-
-    args = build_parser().parse_args(["train", "--out", "run", "--warp", "chained"])
-    assert args.warp == "chained" and build_parser().parse_args(["train", "--out", "run"]).warp == "bicubic"
+    args = build_parser().parse_args(["train", "--out", "run", "--crop", "40", "--erase", "0.5", "--optimizer", "sgd"])
+    assert (args.crop, args.erase, args.optimizer) == (40, 0.5, "sgd")
+    assert build_parser().parse_args(["train", "--out", "run"]).crop is None  # TrainConfig's default: whole faces
 
 
 @pytest.mark.slow
@@ -238,70 +280,11 @@ def test_killed_run_resumes_without_losing_epochs(small_csv, tmp_path):
         np.testing.assert_array_equal(got, kept)
 
 
-DETERMINISM = textwrap.dedent("""
-    import sys, hashlib, json, numpy as np
-    from pathlib import Path
-    from fer_helpers import training
-    from fer_helpers.synthetic import generate_faces
-    from fer_helpers.data import FERData
-    x, y = generate_faces(per_class=20, seed=3)
-    data = FERData(x, y, np.array([""] * len(y)))
-    digests = []
-    for run, seed in (("a", 1), ("b", 1), ("c", 2)):  # three complete runs, each re-seeded by train()
-        r = training.train(data, Path(sys.argv[1]) / run, model="tutorial", epochs=2, batch_size=32,
-                           augment="default", seed=seed, deterministic=True, verbose=0,
-                           model_kwargs={"filters": (8, 8, 8), "dense_units": 16})
-        w = np.concatenate([np.ravel(v) for v in r.model.get_weights()])
-        digests.append(hashlib.sha256(w.tobytes()).hexdigest())
-    print(json.dumps(digests))
-""")
-
-
-@pytest.mark.slow
-def test_deterministic_mode_same_seed_same_weights(tmp_path):
-    """Op determinism is process-wide, so the runs happen in a fresh process of their own."""
-    out = subprocess.run([sys.executable, "-c", DETERMINISM, str(tmp_path)], env=ENV, capture_output=True,
-                         text=True, timeout=400)
-    assert out.returncode == 0, out.stderr[-2000:]
-    a, b, c = json.loads(out.stdout.strip().splitlines()[-1])
-    assert a == b  # same seed: bit-identical weights, augmentation and shuffling included
-    assert a != c  # another seed: different weights (the check can fail)
-
-
-DISTRIBUTED = textwrap.dedent("""
-    import sys, json, numpy as np, tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    from fer_helpers import training
-    from fer_helpers.synthetic import generate_faces
-    from fer_helpers.data import FERData
-    x, y = generate_faces(per_class=40, seed=5)
-    data = FERData(x, y, np.array([""] * len(y)))
-    r = training.train(data, sys.argv[1], model="tutorial", epochs=3, batch_size=32, augment="none",
-                       strategy=strategy, verbose=0, model_kwargs={"filters": (8, 16, 16), "dense_units": 32})
-    print(json.dumps({"replicas": strategy.num_replicas_in_sync,
-                      "loss": r.history["loss"].tolist(), "val_accuracy": r.metrics["val_accuracy"]}))
-""")
-
-
-@pytest.mark.slow
-def test_training_under_mirrored_strategy(tmp_path):
-    out = subprocess.run([sys.executable, "-c", DISTRIBUTED, str(tmp_path / "run")], env=ENV, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["replicas"] == 2
-    assert result["loss"][-1] < result["loss"][0]  # it learns across both replicas
-
-
 def test_stream_seed_keeps_an_uninterrupted_run_and_differs_per_resume_point():
     assert training.stream_seed(7, 0) == 7
     resumed = [training.stream_seed(7, e) for e in range(1, 50)]
     assert len(set(resumed)) == 49 and 7 not in resumed
     assert training.stream_seed(7, 3) == training.stream_seed(7, 3) != training.stream_seed(8, 3)
-    with pytest.raises(ValueError, match="start_epoch"):
-        training.stream_seed(7, -1)
 
 
 def test_a_resumed_run_draws_new_batches_instead_of_replaying_the_first_epochs(tmp_path, monkeypatch):
@@ -314,7 +297,7 @@ def test_a_resumed_run_draws_new_batches_instead_of_replaying_the_first_epochs(t
     from fer_helpers.data import FERData
 
     streams, seeds = [], []
-    real_make_dataset, real_set_seed = training.make_dataset, training.set_seed
+    real_make_dataset, real_set_seed = training.make_dataset, keras.utils.set_random_seed
 
     def tapped_make_dataset(*args, **kwargs):
         ds = real_make_dataset(*args, **kwargs)
@@ -335,7 +318,7 @@ def test_a_resumed_run_draws_new_batches_instead_of_replaying_the_first_epochs(t
         return ds.map(tap)
 
     monkeypatch.setattr(training, "make_dataset", tapped_make_dataset)
-    monkeypatch.setattr(training, "set_seed", lambda seed, **kw: (seeds.append(seed), real_set_seed(seed, **kw)))
+    monkeypatch.setattr(keras.utils, "set_random_seed", lambda seed: (seeds.append(seed), real_set_seed(seed)))
     x, y = generate_faces(per_class=10, seed=1)
     data = FERData(x, y, np.array([""] * len(y)))
     kw = dict(model="tutorial", epochs=2, batch_size=16, augment="default", patience=10, verbose=0, seed=5,
@@ -347,15 +330,6 @@ def test_a_resumed_run_draws_new_batches_instead_of_replaying_the_first_epochs(t
     assert len(first) >= 4 and len(resumed) >= 4
     assert not set(first) & set(resumed)  # with the run's own seed again, resumed == first
     assert seeds == [5, training.stream_seed(5, 1)]  # dropout masks come from the same fresh seed
-
-
-def _tiny_model():
-    import keras
-
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization(),
-                              keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
-    return model
 
 
 def test_simulated_interruption_then_resume_in_process(tmp_path):
@@ -393,18 +367,6 @@ def test_resuming_with_other_settings_names_them_instead_of_dropping_them(tmp_pa
     assert result.history["epoch"].tolist() == [0, 1, 2]
 
 
-def test_a_run_saved_before_distillation_and_averaging_were_removed_still_reads(tmp_path):
-    import dataclasses
-
-    saved = {**dataclasses.asdict(training.TrainConfig()), "average_epochs": 0, "teachers": [],
-             "distill_weight": 0.5, "teacher_tta": False}
-    (tmp_path / "config.json").write_text(json.dumps(saved))
-    assert training._read_config(tmp_path / "config.json") == training.TrainConfig()
-    (tmp_path / "config.json").write_text(json.dumps({**saved, "average_epochs": 5}))
-    with pytest.raises(ValueError, match=r"config.json: average_epochs 5: .*removed.*ee7f1ef"):
-        training._read_config(tmp_path / "config.json")
-
-
 def test_an_interrupted_mixed_precision_run_restores_the_global_policy(tmp_path):
     import keras
 
@@ -418,3 +380,18 @@ def test_an_interrupted_mixed_precision_run_restores_the_global_policy(tmp_path)
                        verbose=0, precision="mixed_bfloat16", callbacks=[training.interrupt_after(1)],
                        model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
     assert keras.mixed_precision.global_policy().name == "float32"  # later models are not built in bfloat16
+
+
+def test_a_mixed_precision_run_ships_a_float32_model_of_crops(tmp_path):
+    from fer_helpers.data import FERData
+
+    x, y = generate_faces(per_class=6, seed=3)
+    data = FERData(x, y, np.where(np.arange(len(y)) % 4 == 0, "PublicTest", "Training"))
+    result = training.train(data, tmp_path / "run", model="tutorial", epochs=1, batch_size=16, augment="light",
+                            crop=40, erase=0.5, optimizer="sgd", verbose=0, precision="mixed_bfloat16",
+                            model_kwargs={"filters": (4, 4, 4), "dense_units": 8})
+    best = keras.models.load_model(result.best_model_path)
+    policies = {layer.dtype_policy.name for layer in best.layers + best.layers[-1].layers}
+    assert policies == {"float32"} and type(best.optimizer).__name__ == "SGD"
+    assert best.predict(x[:3, ..., None], verbose=0).shape == (3, 7)  # whole faces, centre-cropped inside
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["crop"] == 40
