@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "info":
             from .data import info_cli as run
         elif args.command == "make-sample":
-            from .synthetic import make_sample_cli as run
+            from .data import make_sample_cli as run
         elif args.command == "train":
             from .training import train_cli as run
         elif args.command == "evaluate":

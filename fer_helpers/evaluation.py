@@ -774,7 +774,7 @@ def evaluate_cli(args) -> int:
     tta, model, data); otherwise a readable report. ``--tta tencrop`` also reports the single-pass and flip
     accuracies (``accuracy_by_tta``). Returns 0.
     """
-    from .data import load_dataset
+    from .data import load_fer2013
     from .saving import load_face_model
 
     model_path = os.fspath(args.model)
@@ -787,7 +787,7 @@ def evaluate_cli(args) -> int:
     if not os.path.exists(model_path):
         raise FileNotFoundError(f"model not found: {model_path}")
 
-    data = load_dataset(data_path)
+    data = load_fer2013(data_path)
     if split:
         data = data.split(split)
     elif "Training" in set(data.usage.tolist()):  # a score that includes the training faces flatters the model
