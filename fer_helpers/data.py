@@ -23,7 +23,6 @@ from .atomic import atomic_path, dumps_json
 from .labels import EMOTIONS, NUM_CLASSES, USAGES
 from .preprocessing import FACE_SIZE
 
-PIXELS_PER_FACE = FACE_SIZE * FACE_SIZE
 CACHE_VERSION = 2
 KAGGLE_DATASET = "deadskull7/fer2013"
 MAX_LINE = 1 << 20  # characters; a FER2013 row has about 9,300, so a longer line is not FER2013
@@ -96,8 +95,8 @@ def parse_pixels(text: str) -> np.ndarray:
     if values is None or "+" in text or "-" in text:  # NumPy reads signs, which no pixel value has
         bad = [t for t in text.split() if not (t.isascii() and t.isdigit())] or [text[:20]]
         raise ValueError(f"non-numeric token {bad[0]!r}")
-    if values.size != PIXELS_PER_FACE:
-        raise ValueError(f"expected {PIXELS_PER_FACE} pixel values (48x48), found {values.size}")
+    if values.size != FACE_SIZE * FACE_SIZE:
+        raise ValueError(f"expected {FACE_SIZE * FACE_SIZE} pixel values (48x48), found {values.size}")
     if values.max() > 255:
         raise ValueError(f"pixel value {values.max()} outside 0..255")
     return values.astype(np.uint8)
@@ -185,18 +184,17 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FER_HELPERS_CACHE") or Path.home() / ".cache" / "fer_helpers")
 
 
-def _cache_file(path: Path, kind: str) -> Path:
+def _cache_file(path: Path) -> Path:
     """A cache file name keyed on ``path``'s location, size and modification time."""
     st = path.stat()
-    key = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, kind, CACHE_VERSION])
+    key = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, CACHE_VERSION])
     return cache_dir() / f"{path.name}.{hashlib.blake2b(key.encode(), digest_size=10).hexdigest()}.npz"
 
 
 def _cache_load(file: Path, source: Path) -> FERData | None:
     try:
         with np.load(file, allow_pickle=False) as z:
-            skipped = [(int(r), str(why)) for r, why in zip(z["skipped_rows"], z["skipped_reasons"])]
-            return FERData(z["images"], z["labels"], z["usage"], str(source), skipped)
+            return FERData(z["images"], z["labels"], z["usage"], str(source))
     except Exception:  # missing, truncated or corrupt: a cache miss
         return None
 
@@ -204,9 +202,7 @@ def _cache_load(file: Path, source: Path) -> FERData | None:
 def _cache_save(file: Path, data: FERData) -> None:
     try:
         with atomic_path(file, "write the cache") as tmp:
-            np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage,
-                     skipped_rows=np.array([r for r, _ in data.skipped], np.int64),
-                     skipped_reasons=np.array([why for _, why in data.skipped], str))
+            np.savez(tmp, images=data.images, labels=data.labels, usage=data.usage)
     except OSError as exc:  # a read-only home must not stop the loading
         warnings.warn(f"could not write the cache {file}: {exc}", stacklevel=3)
 
@@ -215,7 +211,8 @@ def load_fer2013(path, on_error: str = "raise", cache: bool = True) -> FERData:
     """Load FER2013 from a CSV file (``.csv`` or ``.csv.gz``).
 
     ``on_error="raise"`` stops at a bad row with a DataError naming file and row; ``"skip"`` leaves bad rows out,
-    listed in a warning and in ``.skipped``. ``cache`` keeps the parsed CSV in :func:`cache_dir` for the next load.
+    listed in a warning and in ``.skipped``. With ``cache``, a file without bad rows is kept parsed in
+    :func:`cache_dir` for the next load.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -224,14 +221,12 @@ def load_fer2013(path, on_error: str = "raise", cache: bool = True) -> FERData:
         raise FileNotFoundError(f"{path}: no such file or folder")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file (a folder, a pipe or a device): not supported; pass a .csv file")
-    file = _cache_file(path, on_error) if cache else None
+    file = _cache_file(path) if cache else None
     data = _cache_load(file, path) if cache else None
-    if data is not None:
-        _report(path, data.skipped, on_error, len(data) + len(data.skipped))
-        return data
-    data = _load_csv(path, on_error)
-    if cache:
-        _cache_save(file, data)
+    if data is None:
+        data = _load_csv(path, on_error)
+        if cache and not data.skipped:
+            _cache_save(file, data)
     return data
 
 
@@ -245,12 +240,9 @@ def write_fer_csv(path, images, labels, usage=None) -> Path:
                          f"{images.shape} and {len(labels)} labels")
     ends = [""] * len(images) if usage is None else [f",{u}" for u in usage]
     rows = [f"{int(y)},{' '.join(map(str, x.ravel().tolist()))}{end}" for x, y, end in zip(images, labels, ends)]
-    text = "\n".join(["emotion,pixels" + ("" if usage is None else ",Usage"), *rows]) + "\n"
+    text = ("\n".join(["emotion,pixels" + ("" if usage is None else ",Usage"), *rows]) + "\n").encode()
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".gz":
-            tmp.write_bytes(gzip.compress(text.encode(), compresslevel=6))
-        else:
-            tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(gzip.compress(text, compresslevel=6) if path.suffix.lower() == ".gz" else text)
     return path
 
 
@@ -414,28 +406,21 @@ def summarize(data: FERData) -> dict:
 
 def format_summary(s: dict) -> str:
     """The summary as a table of faces per class and split, and a line of pixel statistics."""
-    lines = [f"{s['source']}: {s['rows']:,} faces" + (f" ({s['skipped']} bad rows skipped)" if s["skipped"] else "")]
-    splits = list(s["classes_per_split"])
-    w = max([8] + [len(u) for u in splits]) + 2
-    lines.append(f"{'class':<10}" + "".join(f"{u:>{w}}" for u in splits) + f"{'all':>{w}}")
-    for name in EMOTIONS:
-        lines.append(f"{name:<10}" + "".join(f"{s['classes_per_split'][u][name]:>{w},}" for u in splits)
-                     + f"{s['classes'][name]:>{w},}")
-    lines.append(f"{'total':<10}" + "".join(f"{s['splits'][u]:>{w},}" for u in splits) + f"{s['rows']:>{w},}")
+    import pandas as pd
+
+    table = pd.DataFrame(s["classes_per_split"], index=list(EMOTIONS)).assign(all=pd.Series(s["classes"]))
+    table.loc["total"] = table.sum()
     p = s["pixels"]
-    lines.append(f"pixels: {p['shape'][0]}x{p['shape'][1]} {p['dtype']}, min {p['min']}, max {p['max']}, "
-                 f"mean {p['mean']}, std {p['std']}")
-    return "\n".join(lines)
+    return (f"{s['source']}: {s['rows']:,} faces" + (f" ({s['skipped']} bad rows skipped)" if s["skipped"] else "")
+            + f"\n{table.to_string()}\npixels: {p['shape'][0]}x{p['shape'][1]} {p['dtype']}, min {p['min']}, "
+            f"max {p['max']}, mean {p['mean']}, std {p['std']}")
 
 
 def info_cli(args) -> int:
     """``python -m fer_helpers info PATH [--json] [--skip-bad-rows]``."""
     data = load_fer2013(args.data, on_error="skip" if args.skip_bad_rows else "raise")
     s = summarize(data)
-    if args.json:
-        print(dumps_json({**s, "skipped_rows": [{"row": r, "reason": why} for r, why in data.skipped]}))
-    else:
-        print(format_summary(s))
-        if data.skipped:
-            print("skipped rows: " + "; ".join(f"row {r}: {why}" for r, why in data.skipped[:20]))
+    if args.json:  # with --skip-bad-rows the bad rows are listed here, and in a warning on stderr
+        s["skipped_rows"] = [{"row": r, "reason": why} for r, why in data.skipped]
+    print(dumps_json(s) if args.json else format_summary(s))
     return 0

@@ -18,7 +18,7 @@ lighting, blur and noise; each emotion is shown at a random intensity.
 A face is drawn in three steps: sample its expression (:func:`_expression`) and its identity and pose
 (:func:`_layout`); describe every part as polygons in face units and draw them, mapped to pixels, on a canvas twice
 the final size, then shrink it to 48x48 (:func:`_draw`); add lighting, blur and noise to the whole batch
-(:func:`_finish`). Entry points: :func:`generate_faces`, :func:`render_face`, :func:`assign_usage`.
+(:func:`_finish`). Entry points: :func:`generate_faces` and :func:`assign_usage`.
 """
 
 from __future__ import annotations
@@ -52,32 +52,19 @@ NEUTRAL: dict[str, float] = {
 }
 
 EXPRESSIONS: dict[str, dict[str, float]] = {
-    "Angry": {
-        "brow_y": 0.06, "brow_inner_dy": 0.13, "brow_inner_dx": 0.06, "brow_arch": -0.03,
-        "eye_open": -0.3, "lower_lid": 0.25, "mouth_w": -0.08, "mouth_corner": 0.03, "frown_lines": 1.0,
-    },
-    "Disgust": {
-        "brow_y": 0.05, "brow_inner_dy": 0.06, "brow_inner_dx": 0.03, "brow_arch": -0.02,
-        "eye_open": -0.3, "lower_lid": 0.4, "mouth_w": -0.04, "mouth_corner": 0.05, "mouth_open": 0.02,
-        "lip_raise": 0.13, "nose_wrinkle": 1.0, "cheek_lines": 0.6,
-    },
-    "Fear": {
-        "brow_y": -0.09, "brow_inner_dy": -0.08, "brow_inner_dx": 0.05, "brow_arch": -0.02,
-        "eye_open": 0.55, "mouth_w": 0.08, "mouth_corner": 0.03, "mouth_open": 0.11, "teeth": 0.6,
-        "forehead_lines": 0.6,
-    },
-    "Happy": {
-        "brow_y": -0.02, "eye_open": -0.25, "lower_lid": 0.45, "mouth_w": 0.07, "mouth_corner": -0.16,
-        "mouth_open": 0.06, "teeth": 1.0, "cheek_lines": 1.0,
-    },
-    "Sad": {
-        "brow_y": -0.01, "brow_inner_dy": -0.12, "brow_inner_dx": 0.02, "brow_arch": -0.04,
-        "eye_open": -0.2, "mouth_w": -0.03, "mouth_corner": 0.15,
-    },
-    "Surprise": {
-        "brow_y": -0.17, "brow_arch": 0.07, "eye_open": 0.6, "mouth_w": -0.15, "mouth_open": 0.22,
-        "mouth_round": 1.0, "forehead_lines": 1.0,
-    },
+    "Angry": {"brow_y": 0.06, "brow_inner_dy": 0.13, "brow_inner_dx": 0.06, "brow_arch": -0.03, "eye_open": -0.3,
+              "lower_lid": 0.25, "mouth_w": -0.08, "mouth_corner": 0.03, "frown_lines": 1.0},
+    "Disgust": {"brow_y": 0.05, "brow_inner_dy": 0.06, "brow_inner_dx": 0.03, "brow_arch": -0.02, "eye_open": -0.3,
+                "lower_lid": 0.4, "mouth_w": -0.04, "mouth_corner": 0.05, "mouth_open": 0.02, "lip_raise": 0.13,
+                "nose_wrinkle": 1.0, "cheek_lines": 0.6},
+    "Fear": {"brow_y": -0.09, "brow_inner_dy": -0.08, "brow_inner_dx": 0.05, "brow_arch": -0.02, "eye_open": 0.55,
+             "mouth_w": 0.08, "mouth_corner": 0.03, "mouth_open": 0.11, "teeth": 0.6, "forehead_lines": 0.6},
+    "Happy": {"brow_y": -0.02, "eye_open": -0.25, "lower_lid": 0.45, "mouth_w": 0.07, "mouth_corner": -0.16,
+              "mouth_open": 0.06, "teeth": 1.0, "cheek_lines": 1.0},
+    "Sad": {"brow_y": -0.01, "brow_inner_dy": -0.12, "brow_inner_dx": 0.02, "brow_arch": -0.04, "eye_open": -0.2,
+            "mouth_w": -0.03, "mouth_corner": 0.15},
+    "Surprise": {"brow_y": -0.17, "brow_arch": 0.07, "eye_open": 0.6, "mouth_w": -0.15, "mouth_open": 0.22,
+                 "mouth_round": 1.0, "forehead_lines": 1.0},
     "Neutral": {},  # the resting face
 }
 
@@ -312,13 +299,6 @@ def _finish(drawings: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     g = np.linspace(-1.0, 1.0, FACE_SIZE, dtype=np.float32)
     x = ((x - 128.0) * contrast + 128.0) * (1.0 + gx * g[None, None, :] + gy * g[:, None])
     return np.clip(np.rint(x + sigma * noise), 0, 255).astype(np.uint8)
-
-
-def render_face(label: int, rng: np.random.Generator) -> np.ndarray:
-    """One synthetic face of emotion ``label`` (0..6): (48, 48) uint8; the same ``rng`` state gives the same face."""
-    if not 0 <= int(label) < NUM_CLASSES:
-        raise ValueError(f"label {label} is outside 0..{NUM_CLASSES - 1}")
-    return _finish(_draw(int(label), rng)[None], rng)[0]
 
 
 def generate_faces(per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -185,7 +185,7 @@ def test_a_failed_write_keeps_the_old_file_and_names_the_path(tmp_path, monkeypa
     def full_disk(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(OSError, match=r"cannot write .*sample\.csv: No space left on device"):
         write_fer_csv(out, *faces)
     monkeypatch.undo()

@@ -55,7 +55,7 @@ def nearest_mean_accuracy(x_train, y_train, x_test, y_test) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# generate_faces / render_face
+# generate_faces
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -79,18 +79,6 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_other_faces():
     # different seeds give different faces even for the same class, not a permutation of the same faces
     a_happy, c_happy = a_img[a_lab == HAPPY], c_img[c_lab == HAPPY]
     assert all(not np.array_equal(f, g) for f in a_happy for g in c_happy)
-
-
-def test_render_face_is_deterministic_for_a_generator_state():
-    f1 = syn.render_face(HAPPY, np.random.default_rng(5))
-    f2 = syn.render_face(HAPPY, np.random.default_rng(5))
-    assert f1.shape == (48, 48) and f1.dtype == np.uint8
-    assert np.array_equal(f1, f2)
-    rng = np.random.default_rng(5)
-    assert not np.array_equal(syn.render_face(HAPPY, rng), syn.render_face(HAPPY, rng))  # state advances
-    for bad in (-1, 7):
-        with pytest.raises(ValueError, match="label"):
-            syn.render_face(bad, np.random.default_rng(0))
 
 
 def test_pixels_use_the_range_and_faces_are_not_constant(faces):
