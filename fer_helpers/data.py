@@ -128,9 +128,10 @@ def _read_header(fh, path: Path) -> list[str]:
     columns = [c.strip().strip('"') for c in _readline(fh, path, "line 1").split(",")]
     if columns == [""]:
         raise DataError(f"{path}: the file is empty")
-    for name in ("emotion", "pixels"):
+    for name in ("pixels", "emotion"):
         if name not in columns:
-            raise DataError(f"{path}: missing column {name!r} (found columns {columns})")
+            unlabeled = "; unlabeled data is not supported" if name == "emotion" else ""
+            raise DataError(f"{path}: missing column {name!r} (found columns {columns}){unlabeled}")
     return columns
 
 
