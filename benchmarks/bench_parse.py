@@ -2,7 +2,7 @@
 
     python benchmarks/bench_parse.py [PATH]      (default: locate_fer2013(), else the embedded synthetic set)
 
-Prints the best of two wall times of
+Prints the best of three wall times of
   per-row:  pd.read_csv(path); np.stack([np.array(s.split(), dtype=np.uint8) for s in df.pixels])
   ours:     fer_helpers.data.load_fer2013(path, cache=False)
 their ratio (target <= 0.4), and the time of a second, cached load (target < 0.1 s).
@@ -29,7 +29,7 @@ def per_row(path):
     return np.stack([np.array(s.split(), dtype=np.uint8) for s in df.pixels]).reshape(-1, 48, 48)
 
 
-def best_time(fn, repeats=2):
+def best_time(fn, repeats=3):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
