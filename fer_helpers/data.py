@@ -339,17 +339,15 @@ def _find_in(folder: Path) -> Path | None:
 
 def locate_fer2013(verbose: bool = True) -> Path:
     """FER2013's path: ``$FER2013_PATH``, else a copy in ``data/`` (here, one folder up, in the repository, in
-    ``MyDrive/fer-tutorial`` on Colab) or in kagglehub's cache; else the embedded synthetic set, said once."""
+    ``MyDrive/fer-tutorial`` on Colab) or :func:`download_fer2013`'s download; else the embedded synthetic set."""
     if os.environ.get("FER2013_PATH"):
         path = Path(os.environ["FER2013_PATH"]).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"FER2013_PATH is set to {path}, which does not exist")
         return path
     drive = Path(os.environ.get("FER_COLAB_CONTENT", "/content")) / "drive" / "MyDrive" / "fer-tutorial"
-    caches = (kagglehub_cache_dir() / "datasets", drive / "kagglehub" / "datasets")
-    kaggle = [p for cache in caches for p in cache.glob("*/*fer*2013*")]
-    kaggle.sort(key=lambda p: (not p.as_posix().endswith(KAGGLE_DATASET), str(p)))  # the download's own first
-    for folder in [Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data", drive / "data", *kaggle]:
+    downloads = [cache / "datasets" / KAGGLE_DATASET for cache in (kagglehub_cache_dir(), drive / "kagglehub")]
+    for folder in [Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data", drive / "data", *downloads]:
         if folder.is_dir() and (found := _find_in(folder)):
             return found
     path = embedded_dataset_path()
