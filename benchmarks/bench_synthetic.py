@@ -11,8 +11,6 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
 from fer_helpers import synthetic
 from fer_helpers.labels import NUM_CLASSES
 
