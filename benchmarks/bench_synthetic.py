@@ -1,8 +1,6 @@
 """Benchmark of fer_helpers.synthetic: faces per second of generate_faces on one core.
 
-Prints the best and median rate of ``generate_faces(per_class, seed)`` over a few repeats, and how the time splits
-between drawing (OpenCV, one face at a time) and finishing (lighting, blur and noise, vectorised over the batch).
-Run:
+Prints the best and median rate of ``generate_faces(per_class, seed)`` over a few repeats. Run:
 
     python benchmarks/bench_synthetic.py [--per-class 300] [--repeats 5]
 """
@@ -12,8 +10,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-
-import numpy as np
 
 from fer_helpers import synthetic
 from fer_helpers.labels import NUM_CLASSES
@@ -41,16 +37,6 @@ def main() -> None:
     print(f"  target: thousands per second, so the 2,800 embedded faces take about a second: "
           f"{'met' if statistics.median(rates) >= 1000 else 'NOT met'}")
 
-    rng = np.random.default_rng(0)
-    labels = np.arange(n) % NUM_CLASSES
-    start = time.perf_counter()
-    drawings = np.stack([synthetic._draw(int(c), rng) for c in labels])
-    draw_s = time.perf_counter() - start
-    start = time.perf_counter()
-    synthetic._finish(drawings, rng)
-    finish_s = time.perf_counter() - start
-    print(f"  drawing  : {draw_s / n * 1e6:6.1f} us/face")
-    print(f"  finishing: {finish_s / n * 1e6:6.1f} us/face (lighting, blur, noise for the whole batch)")
     digits = 1 + ((images >= 10).sum() + (images >= 100).sum()) / images.size  # mean characters per pixel
     print(f"  CSV size : {(digits + 1) * images[0].size / 1e3:.1f} kB per face in the FER2013 text layout")
 

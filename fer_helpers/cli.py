@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 #: command -> (module, function) that runs it
-COMMANDS = {"info": ("data", "info_cli"), "make-sample": ("synthetic", "make_sample_cli"),
+COMMANDS = {"info": ("data", "info_cli"), "make-sample": ("data", "make_sample_cli"),
             "train": ("training", "train_cli"), "evaluate": ("evaluation", "evaluate_cli"),
             "predict": ("recognizer", "predict_cli"), "demo": ("demo", "demo_cli")}
 #: what predict can write (recognizer.IMAGE_SUFFIXES, repeated so that parsing arguments does not import OpenCV)

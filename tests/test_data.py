@@ -1,9 +1,8 @@
-"""The data layer: every input format, every bad input, the cache, and finding/downloading the data set."""
+"""The data layer: the CSV formats, every bad input, the cache, and finding/downloading the data set."""
 
 import gzip
 import json
 import os
-import zipfile
 
 import numpy as np
 import pytest
@@ -40,31 +39,23 @@ def test_csv_round_trip_and_splits(sample_csv):
     assert data.split_counts() == {"Training": 56, "PublicTest": 7, "PrivateTest": 7}
     pub = data.split("PublicTest")
     assert len(pub) == 7 and sorted(pub.labels.tolist()) == list(range(7))
-    assert len(fd.load_fer2013(path, usage="Training")) == 56
+    assert repr(data) == f"FERData(70 faces from {str(path)!r}; {{'Training': 56, 'PublicTest': 7, 'PrivateTest': 7}})"
     with pytest.raises(ValueError, match="no rows with Usage 'Validation'"):
         data.split("Validation")
     assert data.x.shape == (70, 48, 48, 1)
 
 
-@pytest.mark.parametrize("kind", ["gz", "zip"])
-def test_compressed_csv(tmp_path, sample_csv, kind):
-    path, (images, _, _) = sample_csv
-    if kind == "gz":
-        target = tmp_path / "fer2013.csv.gz"
-        target.write_bytes(gzip.compress(path.read_bytes()))
-    else:
-        target = tmp_path / "fer2013.zip"
-        with zipfile.ZipFile(target, "w") as z:
-            z.write(path, "fer2013/fer2013.csv")
+def test_gzip_csv_and_other_column_orders(tmp_path, sample_csv):
+    path, (images, labels, usage) = sample_csv
+    target = tmp_path / "fer2013.csv.gz"
+    target.write_bytes(gzip.compress(path.read_bytes()))
     assert np.array_equal(fd.load_fer2013(target).images, images)
-
-
-def test_competition_test_file_without_labels(tmp_path, random_faces):
-    images = random_faces[0][:5]
-    path = write_csv(tmp_path / "test.csv", [pix(f.ravel()) for f in images], header="pixels")
-    data = fd.load_fer2013(path)
-    assert np.array_equal(data.images, images)
-    assert (data.labels == -1).all() and not data.has_labels and not data.has_usage
+    spaced = tmp_path / "icml_face_data.csv"  # the challenge's file: other column order, spaces after the commas
+    spaced.write_text("emotion, Usage, pixels\n" + "".join(
+        f"{lab}, {use}, {pix(img.ravel())}\n" for img, lab, use in zip(images, labels, usage)))
+    data = fd.load_fer2013(spaced)
+    assert np.array_equal(data.images, images) and data.usage.tolist() == usage.tolist()
+    assert fd.load_fer2013(fd.write_fer_csv(tmp_path / "no_usage.csv", images, labels)).split_counts() == {"(none)": 70}
 
 
 def test_official_and_stratified_splits(sample_csv, tmp_path, random_faces):
@@ -82,44 +73,6 @@ def test_official_and_stratified_splits(sample_csv, tmp_path, random_faces):
     assert not np.array_equal(a_val.images, c_val.images)
 
 
-def test_image_folder_layout(tmp_path, random_faces):
-    import cv2
-
-    images, labels, usage = random_faces
-    from fer_helpers.labels import EMOTIONS
-
-    expected = {}
-    for i in range(0, 70, 5):
-        split = "train" if usage[i] == "Training" else "test"
-        folder = tmp_path / "fer" / split / EMOTIONS[labels[i]].lower()
-        folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"{usage[i]}_{i}.png"), images[i])  # png: lossless
-        expected[f"{usage[i]}_{i}.png"] = (images[i], labels[i], usage[i])
-    data = fd.load_fer2013(tmp_path / "fer")
-    assert len(data) == len(expected)
-    for img, lab, use in zip(data.images, data.labels, data.usage):
-        match = [k for k, v in expected.items() if np.array_equal(v[0], img)]
-        assert len(match) == 1
-        assert expected[match[0]][1] == lab and expected[match[0]][2] == use
-
-
-def test_folder_test_files_without_a_split_prefix_are_held_out_not_trained_on(tmp_path, random_faces):
-    import cv2
-
-    images, labels, _ = random_faces
-    for i in range(70):  # 40 training faces (prefixed or not), 30 test faces whose names carry no split
-        split = "train" if i % 7 < 4 else "test"
-        folder = tmp_path / "fer" / split / ("Happy" if labels[i] == 3 else EMOTION_FOLDERS[labels[i]])
-        folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / (f"Training_{i}.png" if i % 2 and split == "train" else f"{i}.png")), images[i])
-    data = fd.load_fer2013(tmp_path / "fer")
-    assert data.split_counts() == {"Training": 40, "Test": 30}
-    train, val = fd.official_splits(data, val_fraction=0.25, seed=0)
-    assert set(train.usage) == set(val.usage) == {"Training"} and len(train) + len(val) == 40
-    assert fd.validation_name(val, 0.25) == "stratified 25% of the Training rows"
-    assert len(data.split("Test")) == 30
-
-
 def test_official_splits_count_rows_without_usage_and_need_training_rows(random_faces):
     images, labels, usage = random_faces
     mixed = usage.copy()
@@ -135,59 +88,10 @@ def test_official_splits_count_rows_without_usage_and_need_training_rows(random_
     none = fd.FERData(images, labels, np.array([""] * 70), "none.csv")
     train, val = fd.official_splits(none, val_fraction=0.2)
     assert len(val) == 14 and fd.validation_name(val, 0.2) == "stratified 20% of the data"
-
-
-def test_kaggle_csv_passes_kaggle_files_through_and_converts_every_other_copy(tmp_path, sample_csv, random_faces):
-    import cv2
-    import pandas as pd
-
-    path, (images, labels, usage) = sample_csv
-    assert fd.kaggle_csv(path) == path
-    spaced = tmp_path / "icml_face_data.csv"  # the challenge's file: other column order, spaces after the commas
-    spaced.write_text("emotion, Usage, pixels\n" + "".join(
-        f"{lab}, {use}, {pix(img.ravel())}\n" for img, lab, use in zip(images, labels, usage)))
-    for source in (spaced, tmp_path / "folder"):
-        if source.name == "folder":
-            for i in range(0, 70, 3):
-                split = "train" if usage[i] == "Training" else "test"
-                (source / split / EMOTION_FOLDERS[labels[i]]).mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(source / split / EMOTION_FOLDERS[labels[i]] / f"{usage[i]}_{i}.png"), images[i])
-        converted = fd.kaggle_csv(source)
-        assert converted.parent == fd.cache_dir() and converted.read_text().startswith("emotion,pixels,Usage\n")
-        df = pd.read_csv(converted)
-        original = fd.load_fer2013(source)
-        assert df["emotion"].tolist() == original.labels.tolist() and df["Usage"].tolist() == original.usage.tolist()
-        assert np.array_equal(fd.load_fer2013(converted).images, original.images)
-        assert fd.kaggle_csv(source) == converted  # converted once
-    unlabeled = write_csv(tmp_path / "test.csv", [pix(images[0].ravel())], header="pixels")
-    with pytest.raises(ValueError, match="test.csv: some rows have no emotion label"):
-        fd.kaggle_csv(unlabeled)
-
-
-def test_unknown_class_folder_names_the_folder(tmp_path, random_faces):
-    import cv2
-
-    folder = tmp_path / "fer" / "train" / "cats"
-    folder.mkdir(parents=True)
-    cv2.imwrite(str(folder / "1.png"), random_faces[0][0])
-    (tmp_path / "fer" / "test").mkdir()
-    with pytest.raises(ValueError, match=r"fer/train/cats: unknown emotion folder 'cats'"):
-        fd.load_fer2013(tmp_path / "fer")
-
-
-def test_unreadable_image_in_folder(tmp_path, random_faces):
-    import cv2
-
-    folder = tmp_path / "fer" / "train" / "happy"
-    folder.mkdir(parents=True)
-    cv2.imwrite(str(folder / "Training_1.png"), random_faces[0][0])
-    (folder / "Training_2.jpg").write_bytes(b"not a jpeg")
-    (tmp_path / "fer" / "test").mkdir()
-    with pytest.raises(ValueError, match=r"Training_2\.jpg: unreadable image"):
-        fd.load_fer2013(tmp_path / "fer")
-    with pytest.warns(UserWarning, match="skipped 1 of 2 images"):
-        data = fd.load_fer2013(tmp_path / "fer", on_error="skip")
-    assert len(data) == 1 and len(data.skipped) == 1 and "Training_2.jpg" in data.skipped[0][1]
+    training_only = fd.FERData(images, labels, np.array(["Training"] * 50 + ["PrivateTest"] * 20), "train.csv")
+    train, val = fd.official_splits(training_only, val_fraction=0.25, seed=0)
+    assert set(train.usage) == set(val.usage) == {"Training"} and len(train) + len(val) == 50
+    assert fd.validation_name(val, 0.25) == "stratified 25% of the Training rows"
 
 
 BAD_ROWS = [
@@ -211,8 +115,7 @@ def test_bad_row_names_file_and_row(tmp_path, bad, match):
     assert [r for r, _ in data.skipped] == [1]
 
 
-def test_skip_reports_every_bad_row_across_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(fd, "CHUNK_ROWS", 4)
+def test_skip_reports_every_bad_row(tmp_path):
     rows = ["1," + GOOD + ",Training"] * 10
     rows[2] = "1," + pix([1] * 10) + ",Training"
     rows[9] = "9," + GOOD + ",Training"
@@ -224,8 +127,7 @@ def test_skip_reports_every_bad_row_across_chunks(tmp_path, monkeypatch):
         fd.load_fer2013(path)
 
 
-def test_raise_counts_every_bad_row_of_the_file_and_bad_usage_is_a_row_problem(tmp_path, monkeypatch):
-    monkeypatch.setattr(fd, "CHUNK_ROWS", 4)
+def test_raise_counts_every_bad_row_of_the_file_and_bad_usage_is_a_row_problem(tmp_path):
     rows = ["1," + GOOD + ",Training"] * 12
     rows[1] = "1," + pix([1] * 10) + ",Training"
     rows[6] = "1," + GOOD + ",Validation"
@@ -267,21 +169,18 @@ def test_irregular_files_parse_row_by_row_and_agree(sample_csv, tmp_path):
         fd.load_fer2013(tmp_path / "letter.csv")
 
 
-def test_one_call_parse_and_row_by_row_parse_agree():
-    rng = np.random.default_rng(5)
-    faces = rng.integers(0, 256, size=(50, 2304))
-    texts = [pix(f) for f in faces]
-    fast, problems = fd.parse_pixels(texts)
-    assert problems == [] and np.array_equal(fast, faces)
-    slow = np.stack([fd._parse_row(t)[0] for t in texts])
-    assert np.array_equal(slow, faces)
-    # leading zeros and extra spaces take the row-by-row path and still parse
-    odd, problems = fd.parse_pixels(["  " + pix(["007"] + [1] * 2303) + " "])
-    assert problems == [] and odd[0, 0] == 7
-    # signs are not pixel values, though NumPy would read them
-    signed, problems = fd.parse_pixels([pix(["+5"] + [1] * 2303), pix(["-0"] + [1] * 2303), texts[0]], first_row=4)
-    assert problems == [(4, "non-numeric token '+5'"), (5, "non-numeric token '-0'")]
-    assert np.array_equal(signed[2], faces[0]) and not signed[:2].any()
+def test_parse_pixels_agrees_with_the_textbook_parse_and_names_what_is_wrong():
+    faces = np.random.default_rng(5).integers(0, 256, size=(50, 2304))
+    for face in faces:
+        text = pix(face)
+        assert np.array_equal(fd.parse_pixels(text), np.array(text.split(), dtype=np.uint8))
+    assert fd.parse_pixels("  " + pix(["007"] + [1] * 2303) + " \t")[0] == 7  # leading zeros, extra spaces
+    for first, reason in [("+5", r"non-numeric token '\+5'"), ("-0", "non-numeric token '-0'"),  # NumPy reads signs
+                          ("1.5", "non-numeric token '1.5'"), ("0x1", "non-numeric token '0x1'"),
+                          ("\u00b2", "non-numeric token '\u00b2'"), ("65541", "pixel value 65541 outside 0..255"),
+                          ("9" * 30, "pixel value 9223372036854775807 outside"), ("1 1", "found 2305")]:
+        with pytest.raises(ValueError, match=reason):
+            fd.parse_pixels(pix([first] + [1] * 2303))
 
 
 def test_cache_hit_and_invalidation(sample_csv, monkeypatch):
@@ -332,9 +231,7 @@ def test_locate_prefers_env_then_data_then_kagglehub(tmp_path, monkeypatch, samp
     assert fd.locate_fer2013() == tmp_path / "data" / "fer2013.csv"
 
 
-def test_locate_ignores_other_data_sets(tmp_path, monkeypatch, sample_csv, random_faces):
-    import cv2
-
+def test_locate_ignores_other_data_sets(tmp_path, monkeypatch, sample_csv):
     path, _ = sample_csv
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(fd, "repo_root", lambda: tmp_path / "norepo")
@@ -342,19 +239,12 @@ def test_locate_ignores_other_data_sets(tmp_path, monkeypatch, sample_csv, rando
     datasets = tmp_path / "kh" / "datasets"
     titanic = datasets / "heptapod" / "titanic" / "versions" / "1"
     titanic.mkdir(parents=True)
-    (titanic / "train.csv").write_text("PassengerId,Survived\n1,0\n")
-    for split in ("train", "test"):  # a cats-and-dogs image folder
-        (datasets / "someone" / "cats-vs-dogs" / split / "cats").mkdir(parents=True)
-        cv2.imwrite(str(datasets / "someone" / "cats-vs-dogs" / split / "cats" / "1.png"), random_faces[0][0])
+    (titanic / "fer2013.csv").write_text("PassengerId,Survived\n1,0\n")  # another data set, whatever its files
     assert fd.locate_fer2013(verbose=False) == fd.embedded_dataset_path()
-    folder_copy = datasets / "msambare" / "fer2013" / "versions" / "1"
-    for split in ("train", "test"):
-        (folder_copy / split / "happy").mkdir(parents=True)
-    assert fd.locate_fer2013() == folder_copy
-    kaggle_csv = datasets / "deadskull7" / "fer2013" / "versions" / "1"
-    kaggle_csv.mkdir(parents=True)
-    (kaggle_csv / "fer2013.csv").write_bytes(path.read_bytes())
-    assert fd.locate_fer2013() == kaggle_csv / "fer2013.csv"  # the package's own handle comes first
+    download = datasets / "deadskull7" / "fer2013" / "versions" / "2"
+    download.mkdir(parents=True)
+    (download / "fer2013.csv.gz").write_bytes(gzip.compress(path.read_bytes()))
+    assert fd.locate_fer2013() == download / "fer2013.csv.gz"
 
 
 def test_locate_falls_back_to_embedded_with_a_message(tmp_path, monkeypatch, capsys):
@@ -367,7 +257,7 @@ def test_locate_falls_back_to_embedded_with_a_message(tmp_path, monkeypatch, cap
     assert fd.locate_fer2013() == path
     assert capsys.readouterr().out == "", "the notice comes once per session"
     data = fd.load_fer2013(path)
-    assert data.has_labels and data.has_usage and set(data.labels.tolist()) == set(range(7))
+    assert (data.usage != "").all() and set(data.labels.tolist()) == set(range(7))
 
 
 def test_download_uses_kagglehub(tmp_path, monkeypatch, sample_csv):

@@ -1,5 +1,5 @@
-"""Tests of fer_helpers.synthetic: the embedded synthetic face data set (determinism, layout, the committed sample,
-the make-sample command, and that it is learnable by a small CNN but not by a linear model on raw pixels)."""
+"""Tests of fer_helpers.synthetic, the embedded synthetic face data set (determinism, layout, that it is learnable
+by a small CNN but not by a linear model on raw pixels), and of its files: the committed sample, make-sample."""
 
 import os
 
@@ -14,6 +14,7 @@ import pytest
 
 from fer_helpers import synthetic as syn
 from fer_helpers.cli import main
+from fer_helpers import data as fd
 from fer_helpers.data import cache_dir, load_fer2013
 from fer_helpers.labels import EMOTIONS, NUM_CLASSES, USAGES
 
@@ -54,7 +55,7 @@ def nearest_mean_accuracy(x_train, y_train, x_test, y_test) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# generate_faces / render_face
+# generate_faces
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -78,18 +79,6 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_other_faces():
     # different seeds give different faces even for the same class, not a permutation of the same faces
     a_happy, c_happy = a_img[a_lab == HAPPY], c_img[c_lab == HAPPY]
     assert all(not np.array_equal(f, g) for f in a_happy for g in c_happy)
-
-
-def test_render_face_is_deterministic_for_a_generator_state():
-    f1 = syn.render_face(HAPPY, np.random.default_rng(5))
-    f2 = syn.render_face(HAPPY, np.random.default_rng(5))
-    assert f1.shape == (48, 48) and f1.dtype == np.uint8
-    assert np.array_equal(f1, f2)
-    rng = np.random.default_rng(5)
-    assert not np.array_equal(syn.render_face(HAPPY, rng), syn.render_face(HAPPY, rng))  # state advances
-    for bad in (-1, 7):
-        with pytest.raises(ValueError, match="label"):
-            syn.render_face(bad, np.random.default_rng(0))
 
 
 def test_pixels_use_the_range_and_faces_are_not_constant(faces):
@@ -187,28 +176,28 @@ def test_assign_usage_is_stratified_and_seeded():
 
 
 def test_make_sample_writes_what_generate_faces_gives(tmp_path):
-    path = syn.make_sample(tmp_path / "sub" / "sample.csv.gz", per_class=3, seed=9)
+    path = fd.make_sample(tmp_path / "sub" / "sample.csv.gz", per_class=3, seed=9)
     assert path == tmp_path / "sub" / "sample.csv.gz" and path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
     data = load_fer2013(path, cache=False)
     images, labels = syn.generate_faces(3, seed=9)
     assert np.array_equal(data.images, images) and np.array_equal(data.labels, labels)
     assert np.array_equal(data.usage, syn.assign_usage(labels, seed=9))
     with pytest.raises(ValueError, match="per_class"):
-        syn.make_sample(tmp_path / "none.csv", per_class=0)
+        fd.make_sample(tmp_path / "none.csv", per_class=0)
     assert not (tmp_path / "none.csv").exists()
 
 
 def test_committed_sample_is_what_make_sample_writes_now(tmp_path):
-    assert syn.SAMPLE_CSV.name == "fer2013_synthetic_sample.csv" and syn.SAMPLE_CSV.parent.name == "data"
-    assert syn.SAMPLE_CSV.exists(), "regenerate: python -m fer_helpers make-sample --out data/... (see SAMPLE_*)"
-    assert syn.SAMPLE_CSV.stat().st_size <= 2_000_000
+    assert fd.SAMPLE_CSV.name == "fer2013_synthetic_sample.csv" and fd.SAMPLE_CSV.parent.name == "data"
+    assert fd.SAMPLE_CSV.exists(), "regenerate: python -m fer_helpers make-sample --out data/... (see SAMPLE_*)"
+    assert fd.SAMPLE_CSV.stat().st_size <= 2_000_000
     # lesson 1 reads it with plain pandas
-    df = pd.read_csv(syn.SAMPLE_CSV)
+    df = pd.read_csv(fd.SAMPLE_CSV)
     assert list(df.columns) == ["emotion", "pixels", "Usage"]
-    assert len(df) == NUM_CLASSES * syn.SAMPLE_PER_CLASS
-    assert np.array_equal(np.bincount(df["emotion"], minlength=7), [syn.SAMPLE_PER_CLASS] * NUM_CLASSES)
-    fresh = syn.make_sample(tmp_path / "fresh.csv", syn.SAMPLE_PER_CLASS, syn.SAMPLE_SEED)
-    committed, now = load_fer2013(syn.SAMPLE_CSV, cache=False), load_fer2013(fresh, cache=False)
+    assert len(df) == NUM_CLASSES * fd.SAMPLE_PER_CLASS
+    assert np.array_equal(np.bincount(df["emotion"], minlength=7), [fd.SAMPLE_PER_CLASS] * NUM_CLASSES)
+    fresh = fd.make_sample(tmp_path / "fresh.csv", fd.SAMPLE_PER_CLASS, fd.SAMPLE_SEED)
+    committed, now = load_fer2013(fd.SAMPLE_CSV, cache=False), load_fer2013(fresh, cache=False)
     assert np.array_equal(committed.labels, now.labels)
     assert np.array_equal(committed.usage, now.usage)
     assert np.array_equal(committed.images, now.images), (
@@ -282,10 +271,10 @@ def test_small_cnn_learns_the_faces(learn_split):
 
 
 def test_sample_csv_path_regenerates_the_committed_sample_where_only_the_package_is_installed(monkeypatch, tmp_path):
-    assert syn.sample_csv_path() == syn.SAMPLE_CSV  # in a checkout: the committed file
-    monkeypatch.setattr(syn, "SAMPLE_CSV", tmp_path / "absent" / "fer2013_synthetic_sample.csv")  # as on Colab
-    path = syn.sample_csv_path()
+    assert fd.sample_csv_path() == fd.SAMPLE_CSV  # in a checkout: the committed file
+    monkeypatch.setattr(fd, "SAMPLE_CSV", tmp_path / "absent" / "fer2013_synthetic_sample.csv")  # as on Colab
+    path = fd.sample_csv_path()
     assert path.parent == cache_dir() and path.read_bytes() == (
         pathlib.Path(__file__).resolve().parents[1] / "data" / "fer2013_synthetic_sample.csv").read_bytes()
     mtime = path.stat().st_mtime_ns
-    assert syn.sample_csv_path() == path and path.stat().st_mtime_ns == mtime  # written once
+    assert fd.sample_csv_path() == path and path.stat().st_mtime_ns == mtime  # written once
