@@ -171,7 +171,7 @@ def _check_outputs(parser: argparse.ArgumentParser, args) -> None:
             parser.error(f"argument --out: {out}: make-sample writes a .csv or .csv.gz file")
     elif args.command == "predict" and out is not None and len(args.images) == 1 and Path(out).suffix \
             and not Path(out).is_dir():
-        suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")  # recognizer.IMAGE_SUFFIXES
+        suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")  # faces.IMAGE_SUFFIXES
         if Path(out).suffix.lower() not in suffixes:
             parser.error(f"argument --out: {out}: cannot write an image as {Path(out).suffix!r}; use one of "
                          f"{', '.join(suffixes)}")
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "evaluate":
             from .evaluation import evaluate_cli as run
         elif args.command == "predict":
-            from .recognizer import predict_cli as run
+            from .faces import predict_cli as run
         elif args.command == "demo":
             from .demo import demo_cli as run
         else:  # pragma: no cover - argparse rejects unknown commands

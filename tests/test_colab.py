@@ -186,7 +186,7 @@ def test_locate_fer2013_finds_the_data_on_drive(colab, tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------------------- notebook 7: upload, webcam
 def test_photo_upload_is_opt_in_and_a_cancel_is_explained(colab, capsys):
-    from fer_helpers.recognizer import photo_from_user
+    from fer_helpers.video import photo_from_user
 
     assert photo_from_user(None, upload=False) is None
     assert colab.files.upload_calls == []  # Run all never waits for a click
@@ -199,7 +199,7 @@ def test_photo_upload_is_opt_in_and_a_cancel_is_explained(colab, capsys):
 
 
 def test_photo_outside_colab_points_at_my_photo(monkeypatch, capsys):
-    from fer_helpers.recognizer import photo_from_user
+    from fer_helpers.video import photo_from_user
 
     monkeypatch.setitem(sys.modules, "google.colab", None)
     assert photo_from_user(None, upload=True) is None
@@ -208,7 +208,8 @@ def test_photo_outside_colab_points_at_my_photo(monkeypatch, capsys):
 
 
 def test_webcam_is_opt_in_and_a_denied_camera_falls_back(colab, capsys):
-    from fer_helpers.recognizer import sample_photo, snapshot_or_fallback
+    from fer_helpers.faces import sample_photo
+    from fer_helpers.video import snapshot_or_fallback
 
     image = snapshot_or_fallback(webcam=False)
     assert colab.output.scripts == []  # the camera was not asked for

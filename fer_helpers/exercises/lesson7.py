@@ -10,7 +10,7 @@ from ._base import CodingExercise, Mistake, ThoughtExercise, fail
 def _photo_gray():
     import cv2
 
-    from ..recognizer import sample_photo
+    from ..faces import sample_photo
 
     return cv2.cvtColor(sample_photo(), cv2.COLOR_BGR2GRAY)
 

@@ -1,12 +1,9 @@
-"""The face detector, the recogniser on a real photo, drawing, video, the Colab webcam fallback and the predict CLI."""
+"""The face detector, the recogniser on a real photo, drawing and the predict command."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import sys
-import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -15,23 +12,19 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import fer_helpers  # noqa: E402
-from fer_helpers import recognizer as rec  # noqa: E402
+from fer_helpers import faces, pretrained  # noqa: E402
 from fer_helpers.inference import predict_proba  # noqa: E402
 from fer_helpers.labels import EMOTIONS  # noqa: E402
 from fer_helpers.models import build_tutorial_cnn  # noqa: E402
 from fer_helpers.preprocessing import prepare_face  # noqa: E402
-from fer_helpers.recognizer import (  # noqa: E402
+from fer_helpers.faces import (  # noqa: E402
     EmotionRecognizer,
     FaceDetector,
     FaceResult,
-    FaceTracker,
     annotate,
+    images_figure,
     load_image,
-    process_video,
     sample_photo,
-    snapshot_or_fallback,
-    webcam_snapshot,
     write_image,
 )
 
@@ -86,7 +79,7 @@ class SpyCascade:
 
 def test_detector_passes_its_settings_to_opencv(astronaut):
     det = FaceDetector(scale_factor=1.25, min_neighbors=3, min_size=(60, 60), max_side=None)
-    spy = det._cascade = SpyCascade(det._cascade)
+    spy = det.cascade = SpyCascade(det.cascade)
     boxes = det.detect(astronaut)
     (shape, kwargs), = spy.calls
     assert shape == astronaut.shape[:2]
@@ -126,16 +119,14 @@ def test_astronaut_face_is_found_and_classified(recognizer, model, astronaut):
     assert_on_face(r.box)
     assert all(isinstance(v, int) for v in r.box)
     assert list(r.probabilities) == list(EMOTIONS)
-    assert r.label == EMOTIONS[r.label_index] and r.label == max(r.probabilities, key=r.probabilities.get)
+    assert r.label == max(r.probabilities, key=r.probabilities.get)
     assert r.probability == pytest.approx(max(r.probabilities.values()))
     assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     # the face went through the shared preprocessing: same numbers as prepare_face + the model
     x, y, w, h = r.box
     expected = np.asarray(model(prepare_face(astronaut[y:y + h, x:x + w])[None], training=False))[0]
     np.testing.assert_allclose([r.probabilities[n] for n in EMOTIONS], expected, atol=1e-6)
-    d = json.loads(json.dumps(r.to_dict()))
-    assert d["box"] == list(r.box) and d["label"] == r.label and d["label_index"] == r.label_index
-    assert d["probabilities"] == pytest.approx(r.probabilities)
+    assert all(type(p) is float for p in [r.probability, *r.probabilities.values()])  # plain Python: JSON-ready
 
 
 def test_annotated_image_is_written_and_readable(recognizer, astronaut, tmp_path):
@@ -144,7 +135,7 @@ def test_annotated_image_is_written_and_readable(recognizer, astronaut, tmp_path
     assert out.shape == astronaut.shape and out.dtype == np.uint8
     assert not np.shares_memory(out, astronaut) and np.array_equal(astronaut, sample_photo())  # input untouched
     x, y, w, h = results[0].box
-    color = np.array(rec.COLORS[results[0].label])
+    color = np.array(faces.COLORS[results[0].label])
     assert (np.abs(out[y + h // 2, x].astype(int) - color) <= 2).all()  # the box's left edge
     assert (out[max(0, y - 20):y, x:x + w] != astronaut[max(0, y - 20):y, x:x + w]).any()  # the label above it
     path = write_image(tmp_path / "annotated.png", out)
@@ -210,13 +201,13 @@ def test_bad_image_inputs(recognizer, tmp_path):
 
 def test_very_large_image_is_detected_downscaled_and_mapped_back(recognizer, astronaut):
     big = cv2.resize(astronaut, (8000, 8000), interpolation=cv2.INTER_LINEAR)
-    spy = SpyCascade(recognizer.detector._cascade)
-    recognizer.detector._cascade = spy
+    spy = SpyCascade(recognizer.detector.cascade)
+    recognizer.detector.cascade = spy
     try:
         results = recognizer(big)
     finally:
-        recognizer.detector._cascade = spy.cascade
-    assert max(spy.calls[0][0]) == rec.DEFAULT_MAX_SIDE  # detection ran on a 1280 px copy
+        recognizer.detector.cascade = spy.cascade
+    assert max(spy.calls[0][0]) == faces.DEFAULT_MAX_SIDE  # detection ran on a 1280 px copy
     k = 8000 / 512
     face = tuple(round(v * k) for v in FACE)
     best = max(results, key=lambda r: iou(r.box, face))
@@ -243,215 +234,42 @@ def test_tta_averages_with_the_mirror_image(model, astronaut):
     np.testing.assert_allclose([tta.probabilities[n] for n in EMOTIONS], expected, atol=1e-6)
 
 
-def test_default_model_path(monkeypatch, model, astronaut):
-    monkeypatch.delattr(fer_helpers, "pretrained", raising=False)
-    monkeypatch.setitem(sys.modules, "fer_helpers.pretrained", None)  # as if the module did not exist
-    with pytest.raises(FileNotFoundError, match="pretrained.*model file"):
-        EmotionRecognizer()
-    broken = types.ModuleType("fer_helpers.pretrained")
-    broken.load_pretrained = lambda: (_ for _ in ()).throw(RuntimeError("weights checksum mismatch"))
-    monkeypatch.setitem(sys.modules, "fer_helpers.pretrained", broken)
-    monkeypatch.setattr(fer_helpers, "pretrained", broken, raising=False)
-    with pytest.raises(ValueError, match="checksum mismatch"):
-        EmotionRecognizer()
-    working = types.ModuleType("fer_helpers.pretrained")
-    working.load_pretrained = lambda: model
-    monkeypatch.setitem(sys.modules, "fer_helpers.pretrained", working)
-    monkeypatch.setattr(fer_helpers, "pretrained", working, raising=False)
+def test_the_default_model_is_the_pretrained_one_and_its_absence_is_explained(monkeypatch, model, tmp_path):
+    monkeypatch.setattr(faces, "load_pretrained", lambda: model)
     assert EmotionRecognizer().model is model
-
-
-# ------------------------------------------------------------------------------------------------------------- drawing
-def test_emoji_is_drawn_when_a_font_has_it_and_skipped_otherwise(monkeypatch, astronaut):
-    face = sample_result(label_index=3)  # Happy
-    with_emoji = annotate(astronaut, [face], emoji=True)
-    without = annotate(astronaut, [face], emoji=False)
-    fonts = [p for p, covered in rec.emoji_fonts() if face.emoji in covered]
-    assert (not np.array_equal(with_emoji, without)) == bool(fonts)
-    # no emoji font at all: no error, and the text label is still there
-    monkeypatch.setattr(rec, "emoji_fonts", lambda: ())
-    rec._emoji_sprite.cache_clear()
-    try:
-        no_font = annotate(astronaut, [face], emoji=True)
-    finally:
-        rec._emoji_sprite.cache_clear()
-    assert np.array_equal(no_font, without)
-    assert not np.array_equal(no_font, astronaut)
+    monkeypatch.setattr(faces, "load_pretrained", pretrained.load_pretrained.__wrapped__)  # not cached
+    monkeypatch.setattr(pretrained, "MODEL_FILE", tmp_path / "fer_vgg.keras")
+    with pytest.raises(FileNotFoundError, match="fer_vgg.keras is missing.*pass its path instead"):
+        EmotionRecognizer()
 
 
 def sample_result(label_index=3, box=(177, 67, 93, 93)) -> FaceResult:
     probs = np.full(7, 0.05)
     probs[label_index] = 0.7
-    return FaceResult(box=box, label=EMOTIONS[label_index], label_index=label_index,
-                      probability=0.7, probabilities=dict(zip(EMOTIONS, probs)))
+    return FaceResult(box=box, label=EMOTIONS[label_index], probability=0.7,
+                      probabilities=dict(zip(EMOTIONS, probs.tolist())))
 
 
-# --------------------------------------------------------------------------------------------------------------- video
-def write_video(path, frames=12, size=(480, 360), fps=10.0):
-    """A synthetic clip: the astronaut portrait drifting right across a gray background."""
-    w, h = size
-    face = cv2.resize(sample_photo(), (h, h), interpolation=cv2.INTER_AREA)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert writer.isOpened()
-    for i in range(frames):
-        canvas = np.full((h, w, 3), 100, np.uint8)
-        canvas[:, 20 + 6 * i: 20 + 6 * i + h] = face
-        writer.write(canvas)
-    writer.release()
-    return path
+def test_label_band_and_readable_ink(astronaut):
+    for k, ink in ((3, 0), (4, 255)):  # Happy: a light band with black ink; Sad: a dark band with white ink
+        band = annotate(astronaut, [sample_result(k)])[48:64, 180:230].reshape(-1, 3).astype(int)
+        assert (np.abs(band - faces.COLORS[EMOTIONS[k]]).max(axis=1) == 0).mean() > 0.15
+        assert (np.abs(band - ink).max(axis=1) < 40).mean() > 0.15
+    below = annotate(astronaut, [sample_result(3, box=(200, 0, 90, 90))])  # no room above the box: below it
+    assert (np.abs(below[92:108, 202:250].astype(int) - faces.COLORS["Happy"]).max(axis=2) == 0).mean() > 0.15
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return write_video(tmp_path_factory.mktemp("video") / "clip.mp4")
+def test_images_figure(astronaut):
+    import matplotlib.pyplot as plt
 
-
-def test_process_video_writes_annotated_video(model, clip, tmp_path):
-    recognizer = EmotionRecognizer(model)
-    calls = []
-    detect = recognizer.detector.detect
-    recognizer.detector.detect = lambda image: calls.append(1) or detect(image)
-    seen = []
-    stats = process_video(clip, output=tmp_path / "out" / "annotated.mp4", every_n=3, show=None,
-                          recognizer=recognizer, on_frame=lambda i, frame, results: seen.append((i, frame, results)))
-    assert stats["frames"] == 12 and stats["classified_frames"] == 4 and len(calls) == 4
-    assert stats["faces"] >= 3  # the face is found on (nearly) every classified frame
-    assert stats["fps"] > 0 and stats["elapsed_s"] > 0 and stats["source_fps"] == pytest.approx(10.0)
-    assert stats["size"] == (480, 360)
-    # frames between classified ones reuse the last results
-    for i, _, results in seen:
-        assert results is seen[i - i % 3][2]
-    # the boxes follow the face as it drifts right (6 px per frame, face 360/512 of the portrait's scale)
-    k = 360 / 512
-    for i, _, results in seen[::3]:
-        face = (round(20 + 6 * i + FACE[0] * k), round(FACE[1] * k), round(FACE[2] * k), round(FACE[3] * k))
-        if results:
-            assert iou(results[0].box, face) >= 0.4
-    # the FPS counter is drawn on every frame: a black box with green text in the top-left corner
-    for _, frame, _ in seen:
-        corner = frame[:20, :60]
-        assert (corner[:, :, 1] > 150).any() and (corner.sum(axis=2) == 0).any()
-    cap = cv2.VideoCapture(stats["output"])
-    n = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        assert frame.shape == (360, 480, 3)
-        n += 1
-    cap.release()
-    assert n == 12
-
-
-def test_process_video_with_tracking_and_max_frames(model, clip):
-    recognizer = EmotionRecognizer(model)
-    stats = recognizer.process_video(clip, max_frames=8, track=True, show=False)
-    assert stats["frames"] == 8 and stats["classified_frames"] == 8 and stats["output"] is None
-    assert stats["faces"] >= 7
-    assert isinstance(recognizer.detector, FaceDetector)  # the tracker was only for this call
-
-
-def test_face_tracker_searches_fully_only_every_n_frames(astronaut):
-    tracker = FaceTracker(FaceDetector(), redetect_every=4)
-    boxes = [tracker.detect(np.roll(astronaut, i, axis=1)) for i in range(8)]
-    assert tracker.full_searches == 2  # frames 0 and 4
-    for i, b in enumerate(boxes):
-        assert len(b) == 1
-        assert_on_face(b[0], (FACE[0] + i, *FACE[1:]))
-    assert len(tracker.detect(np.full((300, 300), 90, np.uint8))) == 0  # face gone: full search, nothing found
-
-
-def test_video_errors(model, tmp_path):
-    recognizer = EmotionRecognizer(model)
-    with pytest.raises(FileNotFoundError, match="nope.mp4"):
-        process_video(tmp_path / "nope.mp4", recognizer=recognizer)
-    (tmp_path / "fake.mp4").write_text("not a video")
-    with pytest.raises(ValueError, match="fake.mp4"):
-        process_video(tmp_path / "fake.mp4", recognizer=recognizer)
-    with pytest.raises(OSError, match="camera 99"):
-        process_video(99, recognizer=recognizer)
-    with pytest.raises(ValueError, match="every_n"):
-        process_video(tmp_path / "fake.mp4", every_n=0, recognizer=recognizer)
-
-
-def test_display_detection(monkeypatch):
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    if sys.platform.startswith("linux"):
-        assert rec.display_available() is False
-    monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.setattr(rec, "_opencv_has_gui", lambda: False)  # opencv-python-headless
-    assert rec.display_available() is False
-    monkeypatch.setattr(rec, "_opencv_has_gui", lambda: True)
-    assert rec.display_available() is True
-
-
-# --------------------------------------------------------------------------------------------------------------- Colab
-def test_snapshot_falls_back_to_the_astronaut_outside_colab(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "google.colab", None)  # not in Colab, even if the package is installed
-    image = snapshot_or_fallback()
-    assert "not running in Google Colab" in capsys.readouterr().out
-    from skimage import data
-
-    assert np.array_equal(image[:, :, ::-1], data.astronaut())  # converted to BGR
-
-
-def test_snapshot_falls_back_to_an_uploaded_image(capsys, monkeypatch, tmp_path, astronaut):
-    monkeypatch.setitem(sys.modules, "google.colab", None)
-    upload = tmp_path / "upload.png"
-    cv2.imwrite(str(upload), astronaut[:100, :200])
-    image = snapshot_or_fallback(fallback=upload)
-    assert "upload.png" in capsys.readouterr().out
-    assert np.array_equal(image, astronaut[:100, :200])
-
-
-def fake_colab(monkeypatch, eval_js):
-    google = types.ModuleType("google")
-    colab = types.ModuleType("google.colab")
-    output = types.ModuleType("google.colab.output")
-    output.eval_js = eval_js
-    google.colab, colab.output = colab, output
-    for name, module in (("google", google), ("google.colab", colab), ("google.colab.output", output)):
-        monkeypatch.setitem(sys.modules, name, module)
-
-
-def test_webcam_snapshot_in_colab(monkeypatch, tmp_path, capsys):
-    photo = np.zeros((60, 80, 3), np.uint8)
-    photo[:, :40] = (255, 0, 0)  # blue left half (BGR)
-    ok, jpeg = cv2.imencode(".jpg", photo)
-    asked = []
-
-    def eval_js(code):
-        asked.append(code)
-        return "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode()
-
-    import IPython.display
-
-    shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
-    fake_colab(monkeypatch, eval_js)
-    path = webcam_snapshot(tmp_path / "cam.jpg", quality=0.5)
-    # the page first gets the JavaScript that defines takePhoto, then the call that runs it
-    assert len(shown) == 1 and isinstance(shown[0], IPython.display.Javascript)
-    script = shown[0].data
-    assert "async function takePhoto(quality)" in script and "getUserMedia({video: true})" in script
-    assert "return canvas.toDataURL('image/jpeg', quality);" in script and "getVideoTracks()[0].stop()" in script
-    assert asked == ["takePhoto(0.5)"]
-    assert path.read_bytes() == jpeg.tobytes()
-    image = snapshot_or_fallback(tmp_path / "cam2.jpg")
-    assert image.shape == (60, 80, 3) and image[30, 10, 0] > 200 and image[30, 70, 0] < 50
-    assert "astronaut" not in capsys.readouterr().out
-
-
-def test_webcam_failure_in_colab_falls_back(monkeypatch, tmp_path, capsys):
-    def eval_js(code):
-        raise RuntimeError("NotAllowedError: Permission denied")
-
-    fake_colab(monkeypatch, eval_js)
-    image = snapshot_or_fallback(tmp_path / "cam.jpg")
-    out = capsys.readouterr().out
-    assert "Permission denied" in out and "astronaut" in out
-    assert image.shape == (512, 512, 3)
+    fig = images_figure([astronaut, astronaut[:100, :, 0]], titles=["a", "b"], ncols=1)
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "b"
+    assert np.array_equal(fig.axes[0].images[0].get_array(), astronaut[:, :, ::-1])  # shown as RGB
+    plt.close(fig)
+    with pytest.raises(ValueError, match="at least one image"):
+        images_figure([])
+    with pytest.raises(ValueError, match="2 titles"):
+        images_figure([astronaut], titles=["a", "b"])
 
 
 # ----------------------------------------------------------------------------------------------------------------- CLI

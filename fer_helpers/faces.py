@@ -1,0 +1,273 @@
+"""Find faces with OpenCV's Haar cascade, label their emotions with a Keras model, and draw the result.
+
+:class:`FaceDetector` finds the faces, :class:`EmotionRecognizer` classifies them (one :class:`FaceResult` per face),
+:func:`annotate` draws boxes and labels, :func:`images_figure` shows photos side by side, and :func:`predict_cli` is
+``python -m fer_helpers predict``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .atomic import atomic_path, dumps_json
+from .inference import predict_proba
+from .labels import EMOTIONS
+from .plotting import subplots
+from .preprocessing import to_gray, to_uint8
+from .pretrained import load_pretrained
+from .saving import check_face_model, load_face_model
+
+CASCADE_NAME = "haarcascade_frontalface_default.xml"
+#: Longest side of the image the detector works on; larger images are shrunk for detection only.
+DEFAULT_MAX_SIDE = 1280
+#: One BGR colour per emotion.
+COLORS = {"Angry": (40, 40, 220), "Disgust": (40, 160, 40), "Fear": (160, 60, 160), "Happy": (0, 210, 255),
+          "Sad": (200, 110, 30), "Surprise": (0, 140, 255), "Neutral": (170, 170, 170)}
+#: What ``predict --out`` can write.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+# ------------------------------------------------------------------------------------------------------------ images
+def load_image(image) -> np.ndarray:
+    """An image in OpenCV's layout (BGR, BGRA or gray) from a file path, a NumPy array or a PIL image."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(Path(image))
+    if hasattr(image, "convert"):  # PIL: RGB, so convert
+        from PIL import ImageOps
+
+        image = ImageOps.exif_transpose(image)
+        if image.mode == "L":
+            return np.array(image)
+        return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
+    array = np.asarray(image)
+    if array.dtype == object or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"expected an image path, a PIL image or an array (H, W), (H, W, 3) or (H, W, 4); "
+                         f"got {type(image).__name__} with shape {getattr(array, 'shape', None)}")
+    if array.size == 0:
+        raise ValueError(f"image is empty (shape {array.shape})")
+    return array
+
+
+def read_image(path: Path) -> np.ndarray:
+    """A BGR image file, turned upright by its EXIF orientation; errors name the file."""
+    if not path.exists():
+        raise FileNotFoundError(f"image not found: {path}")
+    data = np.fromfile(path, dtype=np.uint8)  # unlike imread, imdecode copes with non-ASCII paths everywhere
+    if data.size == 0:
+        raise ValueError(f"image file {path} is empty (0 bytes)")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path} is not an image OpenCV can read (cv2.imread returned None)")
+    return image
+
+
+def to_bgr(image) -> np.ndarray:
+    """A BGR uint8 copy of any image :func:`load_image` accepts."""
+    array = np.ascontiguousarray(to_uint8(load_image(image)))
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    if channels == 3:
+        return array.copy()
+    return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR if channels == 1 else cv2.COLOR_BGRA2BGR)
+
+
+def gray_uint8(image) -> np.ndarray:
+    """Any image :func:`load_image` accepts as 2-D gray uint8, what the face detector reads."""
+    return to_uint8(to_gray(load_image(image), "bgr"))
+
+
+def sample_photo() -> np.ndarray:
+    """The bundled stand-in photo: scikit-image's public-domain astronaut portrait (Eileen Collins), as BGR."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+def write_image(path, image: np.ndarray) -> Path:
+    """Write an image with OpenCV (format from the extension), complete or not at all."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        cv2.imencode(path.suffix, image)[1].tofile(tmp)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------- detection
+def default_cascade_path() -> Path:
+    """Path of OpenCV's frontal-face Haar cascade (``cv2.data.haarcascades``)."""
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if not folder:
+        raise FileNotFoundError(f"OpenCV {cv2.__version__} has no cv2.data.haarcascades (OpenCV 5 dropped them): "
+                                f"install opencv-python<5, or pass the path of a copy of {CASCADE_NAME}")
+    return Path(folder) / CASCADE_NAME
+
+
+def load_cascade(path: Path) -> cv2.CascadeClassifier:
+    """OpenCV's cascade classifier from an XML file; errors name the file."""
+    if not path.exists():
+        raise FileNotFoundError(f"Haar cascade file not found: {path}")
+    try:
+        cascade = cv2.CascadeClassifier(str(path))
+    except (cv2.error, SystemError):  # OpenCV raises on an empty or malformed file
+        cascade = None
+    if cascade is None or cascade.empty():
+        raise ValueError(f"could not load the Haar cascade {path}: empty, or not an OpenCV cascade XML file")
+    return cascade
+
+
+class FaceDetector:
+    """OpenCV's Haar-cascade face detector with ``detectMultiScale``'s three knobs.
+
+    ``min_size`` is in pixels of the original image. Images larger than ``max_side`` are shrunk for detection
+    (``None``: never); the boxes are always in the original image's pixels.
+    """
+
+    def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size=(48, 48),
+                 max_side: int | None = DEFAULT_MAX_SIDE, cascade_path=None):
+        if not (scale_factor > 1 and min_neighbors >= 0 and len(min_size) == 2 and min(min_size) >= 1
+                and (max_side is None or max_side >= 32)):
+            raise ValueError(f"FaceDetector needs scale_factor > 1, min_neighbors >= 0, min_size (w, h) >= 1 and "
+                             f"max_side >= 32 or None; got {scale_factor!r}, {min_neighbors!r}, {min_size!r}, "
+                             f"{max_side!r}")
+        self.scale_factor, self.min_neighbors, self.max_side = float(scale_factor), int(min_neighbors), max_side
+        self.min_size = (int(min_size[0]), int(min_size[1]))
+        self.cascade = load_cascade(default_cascade_path() if cascade_path is None else Path(cascade_path))
+
+    def __repr__(self) -> str:
+        return (f"FaceDetector(scale_factor={self.scale_factor}, min_neighbors={self.min_neighbors}, "
+                f"min_size={self.min_size}, max_side={self.max_side})")
+
+    def detect(self, image) -> np.ndarray:
+        """Face boxes ``(K, 4)`` as int ``(x, y, w, h)``, left to right; ``(0, 4)`` if none."""
+        gray = gray_uint8(image)
+        height, width = gray.shape
+        scale = min(1.0, self.max_side / max(height, width)) if self.max_side else 1.0
+        if scale < 1.0:
+            gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        min_size = tuple(max(1, round(v * scale)) for v in self.min_size)
+        found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
+                                              minSize=min_size)
+        boxes = np.rint(np.reshape(found, (-1, 4)) / scale).astype(int)
+        boxes[:, 2:] = np.minimum(boxes[:, 2:], [width, height] - boxes[:, :2])  # rounding stays inside the image
+        return boxes[np.lexsort((boxes[:, 1], boxes[:, 0]))]
+
+
+# ---------------------------------------------------------------------------------------------------- classification
+@dataclass(frozen=True)
+class FaceResult:
+    """One detected face: its box ``(x, y, w, h)`` and what the model thinks of it."""
+
+    box: tuple[int, int, int, int]
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+class EmotionRecognizer:
+    """Detect faces and classify their emotions: ``EmotionRecognizer(model)(image) -> [FaceResult, ...]``.
+
+    ``model``: a Keras model, a model file, or ``None`` for the shipped pretrained model. ``detector``: a
+    :class:`FaceDetector` (default settings when not given). ``tta``: also classify the mirrored faces and average.
+    """
+
+    def __init__(self, model=None, detector: FaceDetector | None = None, tta: bool = False):
+        if model is None:
+            model = load_pretrained()
+        elif isinstance(model, (str, os.PathLike)):
+            model = load_face_model(model)
+        self.model = check_face_model(model, f"EmotionRecognizer(model={getattr(model, 'name', model)!r})")
+        self.detector = FaceDetector() if detector is None else detector
+        self.tta = tta
+
+    def classify(self, image, boxes) -> list[FaceResult]:
+        """Classify the faces at ``boxes`` (``(x, y, w, h)`` rows) of ``image``, all in one batch."""
+        image = load_image(image)
+        boxes = np.asarray(boxes, dtype=int).reshape(-1, 4)
+        if len(boxes) == 0:
+            return []
+        probs = predict_proba(self.model, [image[y:y + h, x:x + w] for x, y, w, h in boxes], tta=self.tta)
+        return [FaceResult(tuple(int(v) for v in box), EMOTIONS[p.argmax()], float(p.max()),
+                           dict(zip(EMOTIONS, p.tolist()))) for box, p in zip(boxes, probs)]
+
+    def predict(self, image) -> list[FaceResult]:
+        """Faces in ``image`` (path, BGR/BGRA/gray array or PIL image) with their emotions; ``[]`` if none."""
+        image = load_image(image)
+        return self.classify(image, self.detector.detect(image))
+
+    __call__ = predict
+
+
+# ----------------------------------------------------------------------------------------------------------- drawing
+def annotate(image, results) -> np.ndarray:
+    """A BGR copy of ``image`` with each face's box and ``"Happy 93%"`` label, in the emotion's colour."""
+    canvas = to_bgr(image)
+    thickness = max(1, round(min(canvas.shape[:2]) / 320))
+    for r in results:
+        x, y, w, h = r.box
+        text, scale = f"{r.label} {r.probability:.0%}", float(np.clip(w / 160, 0.45, 3.0))
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        band, color = th + base + 6, COLORS[r.label]
+        top = max(0, y - band if y >= band else min(y + h, canvas.shape[0] - band))  # above the box, else below
+        ink = (0, 0, 0) if sum(color) > 380 else (255, 255, 255)
+        cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, thickness, cv2.LINE_AA)
+        cv2.rectangle(canvas, (x, top), (x + tw + 6, top + band), color, cv2.FILLED)
+        cv2.putText(canvas, text, (x + 3, top + th + 3), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness, cv2.LINE_AA)
+    return canvas
+
+
+def images_figure(images, titles=None, ncols: int = 4, width: float = 2.6, title: str | None = None):
+    """BGR (OpenCV) or gray images side by side, ``ncols`` per row, each ``width`` inches wide, with titles."""
+    if len(images) == 0 or (titles is not None and len(titles) != len(images)):
+        raise ValueError(f"need at least one image, and one title per image if any: got {len(images)} images, "
+                         f"{'no' if titles is None else len(titles)} titles")
+    ncols = min(ncols, len(images))
+    nrows = -(-len(images) // ncols)
+    aspect = max(im.shape[0] / im.shape[1] for im in images)
+    fig, axes = subplots(nrows, ncols, figsize=(width * ncols, (width * aspect + 0.4) * nrows), squeeze=False, dpi=80)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(to_bgr(images[i])[:, :, ::-1])
+            ax.set_title("" if titles is None else titles[i], fontsize=9)
+    fig.suptitle(title or "", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------- predict command
+def annotated_paths(images, out) -> list:
+    """Where ``predict --out OUT`` writes each annotated image: OUT itself for one image and a file name, else
+    ``OUT/<name>_annotated.<ext>``; ``None`` each without ``--out``."""
+    if out is None:
+        return [None] * len(images)
+    if len(images) == 1 and Path(out).suffix and not Path(out).is_dir():
+        return [Path(out)]
+    suffixes = [p.suffix.lower() if p.suffix.lower() in IMAGE_SUFFIXES else ".png" for p in map(Path, images)]
+    paths = [Path(out) / f"{Path(p).stem}_annotated{suffix}" for p, suffix in zip(images, suffixes)]
+    if len(set(paths)) < len(paths):
+        raise ValueError("two images have the same name: their annotated copies would overwrite each other in --out")
+    return paths
+
+
+def predict_cli(args) -> int:
+    """``python -m fer_helpers predict IMAGE... [--model PATH] [--out PATH] [--json] [--tta]``."""
+    recognizer = EmotionRecognizer(args.model, tta=args.tta)
+    for image_path, out in zip(args.images, annotated_paths(args.images, args.out)):
+        image = load_image(image_path)
+        results = recognizer.predict(image)
+        if args.json:
+            faces = [{"box": list(r.box), "label": r.label, "probabilities": r.probabilities} for r in results]
+            print(dumps_json({"image": str(image_path), "faces": faces}), flush=True)
+        else:
+            print(f"{image_path}: {len(results)} face{'' if len(results) == 1 else 's'}")
+            for r in results:
+                x, y, w, h = r.box
+                print(f"  {r.label:<8} {r.probability:6.1%}  box (x={x}, y={y}, w={w}, h={h})")
+        if out is not None:
+            write_image(out, annotate(image, results))
+            print(f"wrote {out}", file=sys.stderr if args.json else sys.stdout)
+    return 0

@@ -1,0 +1,324 @@
+"""The Viola-Jones face detector taken apart, in NumPy, and figures of what ``detectMultiScale``'s settings do.
+
+:func:`load_haar_cascade` reads an OpenCV Haar-cascade XML file into arrays, :func:`rect_sum` adds up a rectangle in
+four look-ups of an :func:`integral_image`, :func:`pyramid_levels` lists the image pyramid ``detectMultiScale``
+searches, and :func:`scan_image` runs the whole cascade over every window, finding exactly the windows of OpenCV's
+``detectMultiScale(..., minNeighbors=0)``. :func:`detection_comparison_figure` and :func:`detection_explorer` show the
+detections of :class:`~fer_helpers.faces.FaceDetector` for several settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .faces import FaceDetector, default_cascade_path, gray_uint8, images_figure, to_bgr
+from .plotting import subplots
+
+#: Colour (RGB) of the raw detector windows: magenta stands out on skin, sky and an orange spacesuit.
+RAW_BOX_COLOR = (230, 0, 230)
+
+
+# ----------------------------------------------------------------------------------------------------------- cascade
+@dataclasses.dataclass(frozen=True)
+class HaarStage:
+    """One stage of a cascade: stump ``i`` votes ``left[i]`` when Haar feature ``feature[i]`` (normalised) is below
+    ``split[i]``, else ``right[i]``; a window passes when the votes add up to at least ``threshold``."""
+
+    threshold: float
+    feature: np.ndarray
+    split: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.feature)
+
+
+@dataclasses.dataclass(frozen=True)
+class HaarCascade:
+    """A boosted cascade of Haar-feature stumps: the base ``window`` (width, height), one ``(k, 5)`` array of
+    rectangles ``(x, y, w, h, weight)`` per feature, and the :class:`HaarStage` list, cheapest first."""
+
+    window: tuple[int, int]
+    features: tuple[np.ndarray, ...]
+    stages: tuple[HaarStage, ...]
+    name: str = ""
+
+    @property
+    def n_stumps(self) -> int:
+        return sum(len(s) for s in self.stages)
+
+    def __repr__(self) -> str:
+        return (f"HaarCascade({self.name!r}: {self.window[0]}x{self.window[1]} window, {len(self.stages)} stages, "
+                f"{self.n_stumps:,} stumps on {len(self.features):,} features)")
+
+
+def load_haar_cascade(path=None) -> HaarCascade:
+    """Read an OpenCV Haar cascade XML file of single-split stumps (default: the frontal-face cascade)."""
+    path = default_cascade_path() if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Haar cascade file not found: {path}")
+    try:
+        cascade = ET.parse(path).getroot().find("cascade")
+    except ET.ParseError as exc:
+        raise ValueError(f"{path} is not an XML file ({exc})") from None
+    if cascade is None or cascade.findtext("featureType", "").strip().upper() != "HAAR":
+        raise ValueError(f"{path} is not an OpenCV Haar cascade in the opencv_traincascade format")
+    if any(f.findtext("tilted", "0").strip() not in ("0", "") for f in cascade.find("features")):
+        raise ValueError(f"{path}: tilted (45 degree) Haar features are not supported")
+    features = [np.array([r.text.split() for r in f.find("rects")], dtype=float) for f in cascade.find("features")]
+    return HaarCascade((int(cascade.findtext("width")), int(cascade.findtext("height"))), tuple(features),
+                       tuple(read_stage(stage, path) for stage in cascade.find("stages")), path.name)
+
+
+def read_stage(stage: ET.Element, path: Path) -> HaarStage:
+    """One ``<stages>`` entry of a cascade file as a :class:`HaarStage`."""
+    nodes = [weak.findtext("internalNodes").split() for weak in stage.find("weakClassifiers")]
+    leaves = [weak.findtext("leafValues").split() for weak in stage.find("weakClassifiers")]
+    if any(len(n) != 4 for n in nodes) or any(len(v) != 2 for v in leaves):
+        raise ValueError(f"{path}: only cascades of single-split stumps are supported")
+    leaves = np.array(leaves, dtype=np.float64)
+    return HaarStage(float(stage.findtext("stageThreshold")), np.array([int(n[2]) for n in nodes]),
+                     np.array([float(n[3]) for n in nodes]), leaves[:, 0], leaves[:, 1])
+
+
+def integral_image(gray) -> np.ndarray:
+    """The integral image (summed-area table) with a zero row and column in front, as float64 (``cv2.integral``)."""
+    gray = np.asarray(gray, dtype=np.float64)
+    if gray.ndim != 2:
+        raise ValueError(f"expected a 2-D gray image, got shape {gray.shape}")
+    return np.pad(gray.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0)))
+
+
+def rect_sum(ii, x, y, w, h):
+    """Sum of the ``w`` x ``h`` pixels whose top-left pixel is ``(x, y)``, from an integral image in 4 look-ups
+    (``x`` and ``y`` may be arrays)."""
+    return ii[y + h, x + w] - ii[y, x + w] - ii[y + h, x] + ii[y, x]
+
+
+# ----------------------------------------------------------------------------------------------------------- the scan
+@dataclasses.dataclass(frozen=True)
+class PyramidLevel:
+    """One level of ``detectMultiScale``'s pyramid: the image shrunk by ``factor`` to ``size``, the base window moved
+    ``step`` pixels at a time over ``positions`` places; in the original image a window covers ``window`` x
+    ``window_height`` pixels."""
+
+    factor: float
+    window: int
+    size: tuple[int, int]
+    step: int
+    positions: int
+    window_height: int
+
+
+def pyramid_levels(image_size, scale_factor: float = 1.1, min_size=(0, 0), max_size=None,
+                   window=(24, 24)) -> list[PyramidLevel]:
+    """The pyramid OpenCV 4's ``detectMultiScale`` searches for an image of ``image_size`` (width, height)."""
+    if not scale_factor > 1:
+        raise ValueError(f"scale_factor must be > 1, got {scale_factor!r}")
+    width, height = (int(v) for v in image_size)
+    max_w, max_h = (width, height) if max_size is None else max_size
+    levels, factor = [], 1.0
+    while round(window[0] * factor) <= min(width, max_w) and round(window[1] * factor) <= min(height, max_h):
+        if round(window[0] * factor) >= min_size[0] and round(window[1] * factor) >= min_size[1]:
+            f32 = float(np.float32(factor))  # OpenCV keeps the scales as float
+            size, step = (round(width / f32), round(height / f32)), 1 if f32 >= 2 else 2
+            positions = len(range(0, size[0] - window[0] + 1, step)) * len(range(0, size[1] - window[1] + 1, step))
+            levels.append(PyramidLevel(f32, round(window[0] * f32), size, step, positions, round(window[1] * f32)))
+        factor *= scale_factor
+    return levels
+
+
+@dataclasses.dataclass
+class CascadeScan:
+    """What :func:`scan_image` found: ``hits`` (boxes of the windows that passed every stage), ``windows``
+    evaluated, ``reached[k]`` (windows that passed at least ``k`` stages), weak classifiers evaluated."""
+
+    hits: np.ndarray
+    windows: int
+    reached: np.ndarray
+    stumps_evaluated: int
+    levels: list
+    n_stumps: int
+
+    @property
+    def stumps_per_window(self) -> float:
+        return self.stumps_evaluated / max(self.windows, 1)
+
+    def summary(self) -> str:
+        first = self.windows - self.reached[1]
+        return (f"{len(self.levels)} pyramid levels, {self.windows:,} windows evaluated\n"
+                f"rejected by stage 1: {first:,} ({first / max(self.windows, 1):.1%})\n"
+                f"passed all {len(self.reached) - 1} stages: {len(self.hits)}\n"
+                f"weak classifiers per window: {self.stumps_per_window:.1f} on average (of {self.n_stumps:,})")
+
+
+def stage_passed(stage: HaarStage, features, ii: np.ndarray, xs, ys, inv_norm) -> np.ndarray:
+    """Which windows (top-left corners ``xs``, ``ys`` in the integral image ``ii``) pass ``stage``."""
+    votes = np.zeros(np.shape(xs))
+    for f, split, left, right in zip(stage.feature, stage.split, stage.left, stage.right):
+        value = sum(weight * rect_sum(ii, xs + int(x), ys + int(y), int(w), int(h))
+                    for x, y, w, h, weight in features[f].tolist())
+        votes += np.where(value * inv_norm < split, left, right)
+    return votes >= stage.threshold
+
+
+def window_contrast(ii, sq, xs, ys, window) -> tuple[np.ndarray, np.ndarray]:
+    """Per window: the factor that normalises its feature values (1 / (standard deviation x area) of its inner part)
+    and whether it has the contrast (a standard deviation above 10 gray levels) OpenCV asks for."""
+    w, h = window[0] - 2, window[1] - 2
+    s = rect_sum(ii, xs + 1, ys + 1, w, h)
+    nf = w * h * rect_sum(sq, xs + 1, ys + 1, w, h) - s * s
+    inv_norm = np.where(nf > 0, 1.0 / np.sqrt(np.maximum(nf, 1e-12)), 1.0)
+    return inv_norm, (nf > 0) & (w * h * inv_norm < 0.1)
+
+
+def opencv_skips(first: np.ndarray, textured: np.ndarray) -> np.ndarray:
+    """The positions OpenCV tries: textured ones, except the position after each stage-1 rejection in its row."""
+    tried = textured.copy()
+    for row_first, row_tried in zip(first, tried):
+        skip = False
+        for i, ok in enumerate(row_first):
+            if skip:
+                row_tried[i] = skip = False
+            elif row_tried[i]:
+                skip = not ok
+    return tried
+
+
+def scan_level(small: np.ndarray, level: PyramidLevel, cascade: HaarCascade, scan: CascadeScan) -> list:
+    """The boxes of the windows of one pyramid level that pass every stage; adds its counts to ``scan``."""
+    ii, sq = cv2.integral2(small, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+    ys, xs = np.mgrid[0:small.shape[0] - cascade.window[1] + 1:level.step,
+                      0:small.shape[1] - cascade.window[0] + 1:level.step]
+    inv_norm, textured = window_contrast(ii, sq, xs, ys, cascade.window)
+    passed = stage_passed(cascade.stages[0], cascade.features, ii, xs, ys, inv_norm)
+    tried = opencv_skips(passed, textured)
+    xs, ys, inv_norm, passed = xs[tried], ys[tried], inv_norm[tried], passed[tried]
+    scan.windows += len(xs)
+    for k, stage in enumerate(cascade.stages):
+        if len(xs) == 0:
+            break
+        passed = passed if k == 0 else stage_passed(stage, cascade.features, ii, xs, ys, inv_norm)
+        scan.reached[k] += len(xs)
+        scan.stumps_evaluated += len(xs) * len(stage)
+        xs, ys, inv_norm = xs[passed], ys[passed], inv_norm[passed]
+    scan.reached[-1] += len(xs)
+    return [(round(x * level.factor), round(y * level.factor), level.window, level.window_height)
+            for x, y in zip(xs.tolist(), ys.tolist())]
+
+
+def scan_image(image, cascade: HaarCascade | None = None, scale_factor: float = 1.1, min_size=(0, 0),
+               max_size=None) -> CascadeScan:
+    """Run a Haar cascade over every window of every pyramid level, as OpenCV 4's ``detectMultiScale`` does; its
+    ``hits`` are the windows of ``detectMultiScale(gray, scale_factor, 0, minSize=min_size, maxSize=max_size)``."""
+    cascade = load_haar_cascade() if cascade is None else cascade
+    gray = gray_uint8(image)
+    levels = pyramid_levels(gray.shape[::-1], scale_factor, min_size, max_size, cascade.window)
+    scan = CascadeScan(None, 0, np.zeros(len(cascade.stages) + 1, np.int64), 0, levels, cascade.n_stumps)
+    hits = [hit for level in levels for hit in scan_level(
+        cv2.resize(gray, level.size, interpolation=cv2.INTER_LINEAR_EXACT), level, cascade, scan)]
+    scan.hits = np.array(sorted(hits), dtype=int).reshape(-1, 4)
+    return scan
+
+
+# ----------------------------------------------------------------------------------------------------------- figures
+def feature_pattern(cascade: HaarCascade, stage: int, index: int) -> np.ndarray:
+    """Where stump ``index`` of ``stage`` expects a face to be brighter (+1) or darker (-1) than the rest (0: not
+    looked at), as a ``(height, width)`` array over the window."""
+    st = cascade.stages[stage]
+    weights = np.zeros(cascade.window[::-1])
+    for x, y, w, h, weight in cascade.features[st.feature[index]].tolist():
+        weights[int(y):int(y + h), int(x):int(x + w)] += weight
+    return np.sign(weights) * (1.0 if st.right[index] > st.left[index] else -1.0)  # right: values >= split
+
+
+def haar_features_figure(window, cascade: HaarCascade | None = None, stage: int = 0, n: int = 6):
+    """The first ``n`` features of ``stage`` drawn on a face ``window`` shrunk to the cascade's window: white where a
+    face should be brighter, black where darker; titled with the stump's votes."""
+    cascade = load_haar_cascade() if cascade is None else cascade
+    face = cv2.resize(gray_uint8(window), cascade.window, interpolation=cv2.INTER_AREA).astype(float)
+    st = cascade.stages[stage]
+    n = min(n, len(st))
+    fig, axes = subplots(1, n, figsize=(1.75 * n, 2.25), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        pattern = feature_pattern(cascade, stage, i)
+        shown = np.where(pattern > 0, 0.45 * face + 0.55 * 255, np.where(pattern < 0, 0.45 * face, face))
+        ax.imshow(shown, cmap="gray", vmin=0, vmax=255)
+        face_vote, other_vote = sorted((st.left[i], st.right[i]), reverse=True)
+        ax.set_title(f"feature {st.feature[i]}\nvotes {face_vote:+.1f} / {other_vote:+.1f}", fontsize=8)
+        ax.axis("off")
+    fig.suptitle(f"stage {stage + 1}, first {n} of {len(st)} features: a face is brighter in white, darker in black",
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
+def cascade_funnel_figure(scan: CascadeScan, title: str | None = None):
+    """Windows still in the race after each stage (log scale): the cascade's attentional funnel."""
+    fig, ax = subplots(figsize=(8, 3))
+    stages = np.arange(len(scan.reached))
+    ax.bar(stages, np.maximum(scan.reached, 0.8), color="#4c72b0")
+    ax.set(yscale="log", xlabel="stages passed", ylabel="windows", xticks=stages[::2])
+    ax.set_title(title or f"{scan.windows:,} windows in, {len(scan.hits)} out")
+    fig.tight_layout()
+    return fig
+
+
+def draw_boxes(image, boxes, color=(0, 200, 0), thickness: int = 2) -> np.ndarray:
+    """A BGR copy of ``image`` with ``(x, y, w, h)`` boxes drawn in ``color`` (BGR)."""
+    canvas = to_bgr(image)
+    for x, y, w, h in np.asarray(boxes, dtype=int).reshape(-1, 4).tolist():
+        cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, thickness, cv2.LINE_AA)
+    return canvas
+
+
+def detection_picture(image, detector: FaceDetector) -> tuple[np.ndarray, int, int]:
+    """``image`` with the detector's raw windows (``min_neighbors=0``) thin in magenta and its faces in green, and
+    the numbers of faces and raw windows."""
+    faces = detector.detect(image)
+    raw = FaceDetector(detector.scale_factor, 0, detector.min_size, detector.max_side).detect(image)
+    return draw_boxes(draw_boxes(image, raw, RAW_BOX_COLOR, 1), faces), len(faces), len(raw)
+
+
+def detection_comparison_figure(image, settings, ncols: int = 3):
+    """One panel per ``FaceDetector`` setting (a dict of its arguments) with the faces and raw windows it finds."""
+    if not settings:
+        raise ValueError("settings must name at least one FaceDetector setting")
+    detectors = [FaceDetector(**setting) for setting in settings]
+    pictures, faces, _ = zip(*(detection_picture(image, detector) for detector in detectors))
+    fig = images_figure(pictures, [f"scaleFactor={d.scale_factor:g}, minNeighbors={d.min_neighbors}\nminSize="
+                                   f"{d.min_size[0]}: {n} face{'' if n == 1 else 's'}" for d, n in zip(detectors, faces)],
+                        ncols=ncols, width=4)
+    for ax in fig.axes:
+        ax.title.set_fontsize(12)
+    return fig
+
+
+def detection_explorer(image, width: int = 420):
+    """ipywidgets sliders for ``scaleFactor``, ``minNeighbors`` and ``minSize`` that redraw the detections when one
+    is released; display the returned ``VBox`` as a cell's last value."""
+    import ipywidgets as widgets
+
+    bgr = to_bgr(image)
+    picture, status = widgets.Image(format="jpeg", width=width), widgets.HTML()
+
+    def update(scale_factor=1.1, min_neighbors=5, min_size=48):
+        start = time.perf_counter()
+        canvas, n, raw = detection_picture(bgr, FaceDetector(scale_factor, min_neighbors, (min_size, min_size)))
+        ms = 1000 * (time.perf_counter() - start)
+        shown = cv2.resize(canvas, (width, round(canvas.shape[0] * width / canvas.shape[1])))  # send what is shown
+        picture.value = cv2.imencode(".jpg", shown)[1].tobytes()
+        status.value = f"<b>{n}</b> face{'' if n == 1 else 's'} from <b>{raw}</b> raw windows in {ms:.0f} ms"
+
+    sliders = widgets.interactive(update, scale_factor=(1.01, 1.6, 0.01), min_neighbors=(0, 20),
+                                  min_size=(10, min(bgr.shape[:2]), 2))
+    for slider in sliders.children[:-1]:
+        slider.continuous_update = False
+    return widgets.VBox([*sliders.children[:-1], picture, status])
