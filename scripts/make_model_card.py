@@ -349,7 +349,7 @@ A VGG-style convolutional network (`fer_helpers.models.build_default_cnn`: four 
 BatchNormalization and ReLU, {filters[0]} to {filters[-1]} filters, global average pooling, a {head}-unit dense head),
 {info['params']:,} parameters, {info['size_mb']} MB as a `.keras` file. Input: raw 48x48 grayscale faces, pixel values
 0..255, shape `(N, 48, 48, 1)` (the model rescales internally). Output: probabilities of the seven FER2013 classes in
-label order 0 Angry, 1 Disgust, 2 Fear, 3 Happy, 4 Sad, 5 Surprise, 6 Neutral. Load it with `fer_helpers.load_pretrained()`.
+label order 0 Angry, 1 Disgust, 2 Fear, 3 Happy, 4 Sad, 5 Surprise, 6 Neutral. Load it with `fer_helpers.pretrained.load_pretrained()`.
 
 ## Data and splits
 FER2013 in the Kaggle CSV layout. Trained on the `Training` rows ({info['train_rows']:,} faces). Every choice
