@@ -35,22 +35,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 # ------------------------------------------------------------------------------------------------------------ images
 def load_image(image) -> np.ndarray:
-    """An image in OpenCV's layout (BGR, BGRA or gray) from a file path, a NumPy array or a PIL image."""
+    """An image in OpenCV's layout (BGR, BGRA or gray) from a file path or a NumPy array."""
     if isinstance(image, (str, os.PathLike)):
         return read_image(Path(image))
-    if hasattr(image, "convert"):  # PIL: RGB, so convert
-        from PIL import ImageOps
-
-        image = ImageOps.exif_transpose(image)
-        if image.mode == "L":
-            return np.array(image)
-        return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
     array = np.asarray(image)
-    if array.dtype == object or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise ValueError(f"expected an image path, a PIL image or an array (H, W), (H, W, 3) or (H, W, 4); "
-                         f"got {type(image).__name__} with shape {getattr(array, 'shape', None)}")
-    if array.size == 0:
-        raise ValueError(f"image is empty (shape {array.shape})")
+    if array.dtype == object or array.size == 0 or array.ndim < 2 or array.shape[2:] not in ((), (1,), (3,), (4,)):
+        raise ValueError(f"expected an image path or a non-empty array (H, W), (H, W, 3) or (H, W, 4); "
+                         f"got {type(image).__name__} with shape {array.shape}")
     return array
 
 
@@ -183,20 +174,13 @@ class EmotionRecognizer:
         self.detector = FaceDetector() if detector is None else detector
         self.tta = tta
 
-    def classify(self, image, boxes) -> list[FaceResult]:
-        """Classify the faces at ``boxes`` (``(x, y, w, h)`` rows) of ``image``, all in one batch."""
-        image = load_image(image)
-        boxes = np.asarray(boxes, dtype=int).reshape(-1, 4)
-        if len(boxes) == 0:
-            return []
-        probs = predict_proba(self.model, [image[y:y + h, x:x + w] for x, y, w, h in boxes], tta=self.tta)
-        return [FaceResult(tuple(int(v) for v in box), EMOTIONS[p.argmax()], float(p.max()),
-                           dict(zip(EMOTIONS, p.tolist()))) for box, p in zip(boxes, probs)]
-
     def predict(self, image) -> list[FaceResult]:
-        """Faces in ``image`` (path, BGR/BGRA/gray array or PIL image) with their emotions; ``[]`` if none."""
+        """Faces in ``image`` (a path or a BGR, BGRA or gray array) with their emotions; ``[]`` if none."""
         image = load_image(image)
-        return self.classify(image, self.detector.detect(image))
+        boxes = self.detector.detect(image).tolist()
+        probs = predict_proba(self.model, [image[y:y + h, x:x + w] for x, y, w, h in boxes], tta=self.tta)
+        return [FaceResult(tuple(box), EMOTIONS[p.argmax()], float(p.max()), dict(zip(EMOTIONS, p.tolist())))
+                for box, p in zip(boxes, probs)]
 
     __call__ = predict
 
@@ -219,7 +203,7 @@ def annotate(image, results) -> np.ndarray:
     return canvas
 
 
-def images_figure(images, titles=None, ncols: int = 4, width: float = 2.6, title: str | None = None):
+def images_figure(images, titles=None, ncols: int = 4, width: float = 2.6):
     """BGR (OpenCV) or gray images side by side, ``ncols`` per row, each ``width`` inches wide, with titles."""
     if len(images) == 0 or (titles is not None and len(titles) != len(images)):
         raise ValueError(f"need at least one image, and one title per image if any: got {len(images)} images, "
@@ -233,7 +217,6 @@ def images_figure(images, titles=None, ncols: int = 4, width: float = 2.6, title
         if i < len(images):
             ax.imshow(to_bgr(images[i])[:, :, ::-1])
             ax.set_title("" if titles is None else titles[i], fontsize=9)
-    fig.suptitle(title or "", fontsize=10)
     fig.tight_layout()
     return fig
 

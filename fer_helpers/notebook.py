@@ -62,19 +62,14 @@ class NotebookEnv:
 @contextlib.contextmanager
 def stderr_silenced():
     """File descriptor 2 sent to /dev/null, where TensorFlow's C++ start-up lines go."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (some hosted kernels): nothing to silence
-        yield
-        return
+    saved = os.dup(2)
     with open(os.devnull, "w") as devnull:
         os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -139,16 +134,7 @@ def mount_drive_folder(say) -> Path | None:
     return drive_dir()
 
 
-@dataclasses.dataclass
-class ColabSetup:
-    """What :func:`setup_colab` did: the Drive folder (None if not mounted), the GPU (None if none), widgets."""
-
-    drive: Path | None
-    gpu: str | None
-    custom_widget_manager: bool
-
-
-def setup_colab(mount_drive: bool = True, training: bool = False, verbose: bool = True) -> ColabSetup:
+def setup_colab(mount_drive: bool = True, training: bool = False, verbose: bool = True) -> None:
     """On Colab: keep runs and the FER2013 download on Google Drive (mounted if ``mount_drive``), report the GPU (how
     to get one if ``training``), and enable the widget manager that ipywidgets 8 needs."""
     import ipywidgets
@@ -168,12 +154,10 @@ def setup_colab(mount_drive: bool = True, training: bool = False, verbose: bool 
     say(f"GPU runtime: {gpu}" if gpu else "No GPU (CPU runtime): " + (
         "Runtime > Change runtime type > T4 GPU (then run all cells again) trains many times faster" if training
         else "enough for this notebook; notebook 5 trains faster on a GPU runtime"))
-    manager = int(ipywidgets.__version__.split(".")[0]) >= 8
-    if manager:
+    if int(ipywidgets.__version__.split(".")[0]) >= 8:
         from google.colab import output
 
         output.enable_custom_widget_manager()
-    return ColabSetup(folder, gpu, manager)
 
 
 # -------------------------------------------------------------------------------------------- data, runs, the model

@@ -23,18 +23,15 @@ WINDOW = "fer_helpers: emotions (q to quit)"
 # --------------------------------------------------------------------------------------------------------- the loop
 def open_capture(source):
     """An open ``cv2.VideoCapture`` and its name, for a camera number (``0``: the default webcam) or a video file."""
-    if str(source).strip().isdigit():
-        cap, name = cv2.VideoCapture(int(source)), f"camera {int(source)}"
-        if not cap.isOpened():
-            raise OSError(f"{name} could not be opened (no such camera, or it is in use)")
-        return cap, name
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"video not found: {path}")
-    cap = cv2.VideoCapture(str(path))
-    if path.is_dir() or not cap.isOpened():
-        raise ValueError(f"{path} is not a video OpenCV can read")
-    return cap, str(path)
+    camera = str(source).strip().isdigit()
+    name = f"camera {int(source)}" if camera else str(source)
+    if not camera and not Path(source).exists():
+        raise FileNotFoundError(f"video not found: {source}")
+    cap = cv2.VideoCapture(int(source) if camera else name)
+    if not cap.isOpened() or Path(name).is_dir():
+        raise OSError(f"{name} could not be opened (no such camera, or it is in use)") if camera else ValueError(
+            f"{name} is not a video OpenCV can read")
+    return cap, name
 
 
 def open_video_writer(path: Path, fps: float, size: tuple[int, int]):
@@ -58,40 +55,38 @@ def draw_fps(frame: np.ndarray, fps: float) -> np.ndarray:
     return frame
 
 
-def annotated_frames(cap, recognizer, every_n: int = 1, max_frames: int | None = None):
-    """Yield ``(annotated frame, results, classified)`` per frame of ``cap``, classifying every ``every_n``-th frame
-    (the others reuse its results) and drawing a running-average FPS counter."""
-    results, rate, last, index = [], None, time.perf_counter(), 0
-    while max_frames is None or index < max_frames:
+def read_frames(cap, max_frames: int | None = None):
+    """The frames of an open ``cv2.VideoCapture``, at most ``max_frames``."""
+    while max_frames is None or max_frames > 0:
         ok, frame = cap.read()
         if not ok:
             return
-        classified = index % every_n == 0
-        if classified:
-            results = recognizer.predict(frame)
-        now = time.perf_counter()
-        instant = 1 / max(now - last, 1e-6)
-        rate, last, index = instant if rate is None else 0.9 * rate + 0.1 * instant, now, index + 1
-        yield draw_fps(annotate(frame, results), rate), results, classified
+        max_frames = None if max_frames is None else max_frames - 1
+        yield frame
 
 
 def process_video(source, recognizer, output=None, every_n: int = 1, show: bool = False,
                   max_frames: int | None = None, on_frame=None) -> dict:
-    """Run ``recognizer`` on a video file or a camera number and return statistics.
+    """Run ``recognizer`` on a video file or a camera number, drawing its results and an FPS counter on every frame.
 
-    ``output``: annotated video to write (.mp4 or .avi). ``every_n``: classify only every n-th frame. ``show``: an
-    OpenCV window (q or Esc stops). ``on_frame(index, annotated_frame, results)`` is called for every frame.
+    ``output``: annotated video to write (.mp4 or .avi). ``every_n``: classify only every n-th frame (the others
+    reuse its results). ``show``: an OpenCV window (q or Esc stops). ``on_frame(index, annotated_frame, results)``
+    is called for every frame. Returns statistics.
     """
     if int(every_n) != every_n or every_n < 1:
         raise ValueError(f"every_n must be a positive integer, got {every_n!r}")
     cap, name = open_capture(source)
     fps = cap.get(cv2.CAP_PROP_FPS) if 0 < cap.get(cv2.CAP_PROP_FPS) <= 240 else 30.0  # 0 or nonsense: unknown
     stats = {"frames": 0, "classified_frames": 0, "faces": 0, "output": None}
-    writer, start = None, time.perf_counter()
+    writer, results, start = None, [], time.perf_counter()
     try:
-        for index, (frame, results, classified) in enumerate(annotated_frames(cap, recognizer, every_n, max_frames)):
-            stats["frames"], stats["classified_frames"] = index + 1, stats["classified_frames"] + classified
-            stats["faces"] += len(results) if classified else 0
+        for index, frame in enumerate(read_frames(cap, max_frames)):
+            if index % every_n == 0:
+                results = recognizer.predict(frame)
+                stats["classified_frames"] += 1
+                stats["faces"] += len(results)
+            stats["frames"] = index + 1
+            frame = draw_fps(annotate(frame, results), stats["frames"] / (time.perf_counter() - start))
             if output is not None:
                 writer = writer or open_video_writer(Path(output), fps, frame.shape[1::-1])
                 writer.write(frame)
@@ -118,8 +113,8 @@ TAKE_PHOTO_JS = """
 async function takePhoto(quality) {
   const div = document.createElement('div'), capture = document.createElement('button');
   const video = document.createElement('video'), canvas = document.createElement('canvas');
-  capture.textContent = 'Capture';
   const stream = await navigator.mediaDevices.getUserMedia({video: true});
+  capture.textContent = 'Capture';
   document.body.appendChild(div).append(capture, video);
   video.srcObject = stream;
   await video.play();
@@ -127,8 +122,7 @@ async function takePhoto(quality) {
   await new Promise((resolve) => capture.onclick = resolve);
   [canvas.width, canvas.height] = [video.videoWidth, video.videoHeight];
   canvas.getContext('2d').drawImage(video, 0, 0);
-  stream.getVideoTracks()[0].stop();
-  div.remove();
+  stream.getVideoTracks()[0].stop(); div.remove();
   return canvas.toDataURL('image/jpeg', quality);
 }
 """

@@ -182,13 +182,8 @@ def window_contrast(ii, sq, xs, ys, window) -> tuple[np.ndarray, np.ndarray]:
 def opencv_skips(first: np.ndarray, textured: np.ndarray) -> np.ndarray:
     """The positions OpenCV tries: textured ones, except the position after each stage-1 rejection in its row."""
     tried = textured.copy()
-    for row_first, row_tried in zip(first, tried):
-        skip = False
-        for i, ok in enumerate(row_first):
-            if skip:
-                row_tried[i] = skip = False
-            elif row_tried[i]:
-                skip = not ok
+    for i in range(1, tried.shape[1]):
+        tried[:, i] &= ~(tried[:, i - 1] & ~first[:, i - 1])
     return tried
 
 
