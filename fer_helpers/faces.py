@@ -23,7 +23,6 @@ from .preprocessing import to_gray, to_uint8
 from .pretrained import load_pretrained
 from .saving import check_face_model, load_face_model
 
-CASCADE_NAME = "haarcascade_frontalface_default.xml"
 #: Longest side of the image the detector works on; larger images are shrunk for detection only.
 DEFAULT_MAX_SIDE = 1280
 #: One BGR colour per emotion.
@@ -50,11 +49,9 @@ def read_image(path: Path) -> np.ndarray:
     if not path.exists():
         raise FileNotFoundError(f"image not found: {path}")
     data = np.fromfile(path, dtype=np.uint8)  # unlike imread, imdecode copes with non-ASCII paths everywhere
-    if data.size == 0:
-        raise ValueError(f"image file {path} is empty (0 bytes)")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise ValueError(f"{path} is not an image OpenCV can read (cv2.imread returned None)")
+        raise ValueError(f"{path} is not an image OpenCV can read (empty, or cv2.imread returned None)")
     return image
 
 
@@ -89,25 +86,8 @@ def write_image(path, image: np.ndarray) -> Path:
 
 # --------------------------------------------------------------------------------------------------------- detection
 def default_cascade_path() -> Path:
-    """Path of OpenCV's frontal-face Haar cascade (``cv2.data.haarcascades``)."""
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    if not folder:
-        raise FileNotFoundError(f"OpenCV {cv2.__version__} has no cv2.data.haarcascades (OpenCV 5 dropped them): "
-                                f"install opencv-python<5, or pass the path of a copy of {CASCADE_NAME}")
-    return Path(folder) / CASCADE_NAME
-
-
-def load_cascade(path: Path) -> cv2.CascadeClassifier:
-    """OpenCV's cascade classifier from an XML file; errors name the file."""
-    if not path.exists():
-        raise FileNotFoundError(f"Haar cascade file not found: {path}")
-    try:
-        cascade = cv2.CascadeClassifier(str(path))
-    except (cv2.error, SystemError):  # OpenCV raises on an empty or malformed file
-        cascade = None
-    if cascade is None or cascade.empty():
-        raise ValueError(f"could not load the Haar cascade {path}: empty, or not an OpenCV cascade XML file")
-    return cascade
+    """Path of OpenCV's frontal-face Haar cascade, ``haarcascade_frontalface_default.xml``."""
+    return Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
 
 
 class FaceDetector:
@@ -118,7 +98,7 @@ class FaceDetector:
     """
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size=(48, 48),
-                 max_side: int | None = DEFAULT_MAX_SIDE, cascade_path=None):
+                 max_side: int | None = DEFAULT_MAX_SIDE):
         if not (scale_factor > 1 and min_neighbors >= 0 and len(min_size) == 2 and min(min_size) >= 1
                 and (max_side is None or max_side >= 32)):
             raise ValueError(f"FaceDetector needs scale_factor > 1, min_neighbors >= 0, min_size (w, h) >= 1 and "
@@ -126,7 +106,7 @@ class FaceDetector:
                              f"{max_side!r}")
         self.scale_factor, self.min_neighbors, self.max_side = float(scale_factor), int(min_neighbors), max_side
         self.min_size = (int(min_size[0]), int(min_size[1]))
-        self.cascade = load_cascade(default_cascade_path() if cascade_path is None else Path(cascade_path))
+        self.cascade = cv2.CascadeClassifier(str(default_cascade_path()))
 
     def __repr__(self) -> str:
         return (f"FaceDetector(scale_factor={self.scale_factor}, min_neighbors={self.min_neighbors}, "

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .faces import annotate, load_image, sample_photo
+from .faces import annotate, sample_photo
 
 WINDOW = "fer_helpers: emotions (q to quit)"
 
@@ -128,11 +128,9 @@ async function takePhoto(quality) {
 """
 
 
-def webcam_snapshot(path="webcam.jpg", quality: float = 0.8) -> Path:
-    """Take a photo with the webcam of the browser running Google Colab (a Capture button appears) as JPEG ``path``.
-
-    Works only in Colab: ``ImportError`` elsewhere (see :func:`snapshot_or_fallback`).
-    """
+def webcam_snapshot(quality: float = 0.8) -> np.ndarray:
+    """A photo (BGR) from the webcam of the browser running Google Colab: a Capture button appears below the cell.
+    ``ImportError`` outside Colab (see :func:`snapshot_or_fallback`)."""
     from google.colab.output import eval_js  # ImportError outside Colab
     from IPython.display import Javascript, display
 
@@ -140,19 +138,17 @@ def webcam_snapshot(path="webcam.jpg", quality: float = 0.8) -> Path:
     data_url = eval_js(f"takePhoto({quality})")
     if not isinstance(data_url, str) or "," not in data_url:
         raise ValueError("the browser returned no photo (was the camera blocked?)")
-    path = Path(path)
-    path.write_bytes(base64.b64decode(data_url.split(",", 1)[1]))
-    return path
+    return cv2.imdecode(np.frombuffer(base64.b64decode(data_url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
 
 
-def snapshot_or_fallback(path="webcam.jpg", webcam: bool = True) -> np.ndarray:
+def snapshot_or_fallback(webcam: bool = True) -> np.ndarray:
     """A webcam photo in Colab (with ``webcam``); otherwise, saying why, the astronaut photo. BGR."""
     reason = "not running in Google Colab, so there is no browser webcam"
     if not webcam and sys.modules.get("google.colab") is not None:
         reason = "the webcam is off (tick USE_WEBCAM and run this cell again to take a snapshot)"
     elif webcam:
         try:
-            return load_image(webcam_snapshot(path))
+            return webcam_snapshot()
         except ImportError:
             pass
         except Exception as exc:  # camera blocked, no camera, tab closed...

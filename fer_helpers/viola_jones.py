@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -59,41 +58,26 @@ class HaarCascade:
                 f"{self.n_stumps:,} stumps on {len(self.features):,} features)")
 
 
-def load_haar_cascade(path=None) -> HaarCascade:
-    """Read an OpenCV Haar cascade XML file of single-split stumps (default: the frontal-face cascade)."""
-    path = default_cascade_path() if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Haar cascade file not found: {path}")
-    try:
-        cascade = ET.parse(path).getroot().find("cascade")
-    except ET.ParseError as exc:
-        raise ValueError(f"{path} is not an XML file ({exc})") from None
-    if cascade is None or cascade.findtext("featureType", "").strip().upper() != "HAAR":
-        raise ValueError(f"{path} is not an OpenCV Haar cascade in the opencv_traincascade format")
-    if any(f.findtext("tilted", "0").strip() not in ("0", "") for f in cascade.find("features")):
-        raise ValueError(f"{path}: tilted (45 degree) Haar features are not supported")
+def load_haar_cascade() -> HaarCascade:
+    """Read OpenCV's frontal-face Haar cascade (:func:`~fer_helpers.faces.default_cascade_path`) into arrays."""
+    path = default_cascade_path()
+    cascade = ET.parse(path).getroot().find("cascade")
     features = [np.array([r.text.split() for r in f.find("rects")], dtype=float) for f in cascade.find("features")]
     return HaarCascade((int(cascade.findtext("width")), int(cascade.findtext("height"))), tuple(features),
-                       tuple(read_stage(stage, path) for stage in cascade.find("stages")), path.name)
+                       tuple(read_stage(stage) for stage in cascade.find("stages")), path.name)
 
 
-def read_stage(stage: ET.Element, path: Path) -> HaarStage:
-    """One ``<stages>`` entry of a cascade file as a :class:`HaarStage`."""
-    nodes = [weak.findtext("internalNodes").split() for weak in stage.find("weakClassifiers")]
-    leaves = [weak.findtext("leafValues").split() for weak in stage.find("weakClassifiers")]
-    if any(len(n) != 4 for n in nodes) or any(len(v) != 2 for v in leaves):
-        raise ValueError(f"{path}: only cascades of single-split stumps are supported")
-    leaves = np.array(leaves, dtype=np.float64)
-    return HaarStage(float(stage.findtext("stageThreshold")), np.array([int(n[2]) for n in nodes]),
-                     np.array([float(n[3]) for n in nodes]), leaves[:, 0], leaves[:, 1])
+def read_stage(stage: ET.Element) -> HaarStage:
+    """One ``<stages>`` entry of a cascade file (single-split stumps) as a :class:`HaarStage`."""
+    nodes = np.array([w.findtext("internalNodes").split() for w in stage.find("weakClassifiers")], dtype=float)
+    leaves = np.array([w.findtext("leafValues").split() for w in stage.find("weakClassifiers")], dtype=float)
+    return HaarStage(float(stage.findtext("stageThreshold")), nodes[:, 2].astype(int), nodes[:, 3], leaves[:, 0],
+                     leaves[:, 1])
 
 
 def integral_image(gray) -> np.ndarray:
     """The integral image (summed-area table) with a zero row and column in front, as float64 (``cv2.integral``)."""
-    gray = np.asarray(gray, dtype=np.float64)
-    if gray.ndim != 2:
-        raise ValueError(f"expected a 2-D gray image, got shape {gray.shape}")
-    return np.pad(gray.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0)))
+    return np.pad(np.asarray(gray, dtype=np.float64).cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0)))
 
 
 def rect_sum(ii, x, y, w, h):
@@ -120,8 +104,6 @@ class PyramidLevel:
 def pyramid_levels(image_size, scale_factor: float = 1.1, min_size=(0, 0), max_size=None,
                    window=(24, 24)) -> list[PyramidLevel]:
     """The pyramid OpenCV 4's ``detectMultiScale`` searches for an image of ``image_size`` (width, height)."""
-    if not scale_factor > 1:
-        raise ValueError(f"scale_factor must be > 1, got {scale_factor!r}")
     width, height = (int(v) for v in image_size)
     max_w, max_h = (width, height) if max_size is None else max_size
     levels, factor = [], 1.0
@@ -209,11 +191,9 @@ def scan_level(small: np.ndarray, level: PyramidLevel, cascade: HaarCascade, sca
             for x, y in zip(xs.tolist(), ys.tolist())]
 
 
-def scan_image(image, cascade: HaarCascade | None = None, scale_factor: float = 1.1, min_size=(0, 0),
-               max_size=None) -> CascadeScan:
+def scan_image(image, cascade: HaarCascade, scale_factor: float = 1.1, min_size=(0, 0), max_size=None) -> CascadeScan:
     """Run a Haar cascade over every window of every pyramid level, as OpenCV 4's ``detectMultiScale`` does; its
     ``hits`` are the windows of ``detectMultiScale(gray, scale_factor, 0, minSize=min_size, maxSize=max_size)``."""
-    cascade = load_haar_cascade() if cascade is None else cascade
     gray = gray_uint8(image)
     levels = pyramid_levels(gray.shape[::-1], scale_factor, min_size, max_size, cascade.window)
     scan = CascadeScan(None, 0, np.zeros(len(cascade.stages) + 1, np.int64), 0, levels, cascade.n_stumps)
@@ -234,23 +214,17 @@ def feature_pattern(cascade: HaarCascade, stage: int, index: int) -> np.ndarray:
     return np.sign(weights) * (1.0 if st.right[index] > st.left[index] else -1.0)  # right: values >= split
 
 
-def haar_features_figure(window, cascade: HaarCascade | None = None, stage: int = 0, n: int = 6):
+def haar_features_figure(window, cascade: HaarCascade, stage: int = 0, n: int = 6):
     """The first ``n`` features of ``stage`` drawn on a face ``window`` shrunk to the cascade's window: white where a
     face should be brighter, black where darker; titled with the stump's votes."""
-    cascade = load_haar_cascade() if cascade is None else cascade
     face = cv2.resize(gray_uint8(window), cascade.window, interpolation=cv2.INTER_AREA).astype(float)
     st = cascade.stages[stage]
-    n = min(n, len(st))
-    fig, axes = subplots(1, n, figsize=(1.75 * n, 2.25), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        pattern = feature_pattern(cascade, stage, i)
-        shown = np.where(pattern > 0, 0.45 * face + 0.55 * 255, np.where(pattern < 0, 0.45 * face, face))
-        ax.imshow(shown, cmap="gray", vmin=0, vmax=255)
-        face_vote, other_vote = sorted((st.left[i], st.right[i]), reverse=True)
-        ax.set_title(f"feature {st.feature[i]}\nvotes {face_vote:+.1f} / {other_vote:+.1f}", fontsize=8)
-        ax.axis("off")
-    fig.suptitle(f"stage {stage + 1}, first {n} of {len(st)} features: a face is brighter in white, darker in black",
-                 fontsize=9)
+    patterns = [feature_pattern(cascade, stage, i) for i in range(min(n, len(st)))]
+    shown = [np.where(p > 0, 0.45 * face + 140, np.where(p < 0, 0.45 * face, face)).astype(np.uint8) for p in patterns]
+    fig = images_figure(shown, [f"feature {st.feature[i]}\nvotes {max(st.left[i], st.right[i]):+.1f} / "
+                               f"{min(st.left[i], st.right[i]):+.1f}" for i in range(len(shown))], ncols=n, width=1.75)
+    fig.suptitle(f"stage {stage + 1}, first {len(patterns)} of {len(st)} features: a face is brighter in white, "
+                 "darker in black", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 
@@ -284,13 +258,11 @@ def detection_picture(image, detector: FaceDetector) -> tuple[np.ndarray, int, i
 
 def detection_comparison_figure(image, settings, ncols: int = 3):
     """One panel per ``FaceDetector`` setting (a dict of its arguments) with the faces and raw windows it finds."""
-    if not settings:
-        raise ValueError("settings must name at least one FaceDetector setting")
     detectors = [FaceDetector(**setting) for setting in settings]
-    pictures, faces, _ = zip(*(detection_picture(image, detector) for detector in detectors))
-    fig = images_figure(pictures, [f"scaleFactor={d.scale_factor:g}, minNeighbors={d.min_neighbors}\nminSize="
-                                   f"{d.min_size[0]}: {n} face{'' if n == 1 else 's'}" for d, n in zip(detectors, faces)],
-                        ncols=ncols, width=4)
+    pictures = [detection_picture(image, detector) for detector in detectors]
+    titles = [f"scaleFactor={d.scale_factor:g}, minNeighbors={d.min_neighbors}\nminSize={d.min_size[0]}: {n} "
+              f"face{'' if n == 1 else 's'}" for d, (_, n, _) in zip(detectors, pictures)]
+    fig = images_figure([picture for picture, _, _ in pictures], titles, ncols=ncols, width=4)
     for ax in fig.axes:
         ax.title.set_fontsize(12)
     return fig

@@ -22,7 +22,6 @@ from fer_helpers.faces import (  # noqa: E402
     FaceResult,
     annotate,
     images_figure,
-    load_image,
     sample_photo,
     write_image,
 )
@@ -93,20 +92,6 @@ def test_detector_passes_its_settings_to_opencv(astronaut):
 def test_detector_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError):
         FaceDetector(**kwargs)
-
-
-def test_cascade_file_problems(tmp_path, monkeypatch):
-    with pytest.raises(FileNotFoundError, match="nothing.xml"):
-        FaceDetector(cascade_path=tmp_path / "nothing.xml")
-    (tmp_path / "empty.xml").write_bytes(b"")
-    with pytest.raises(ValueError, match="empty.xml.*empty"):
-        FaceDetector(cascade_path=tmp_path / "empty.xml")
-    (tmp_path / "junk.xml").write_text("<opencv_storage><x>1</x></opencv_storage>")
-    with pytest.raises(ValueError, match="junk.xml"):
-        FaceDetector(cascade_path=tmp_path / "junk.xml")
-    monkeypatch.delattr(cv2, "data", raising=False)  # what OpenCV 5 looks like
-    with pytest.raises(FileNotFoundError, match="OpenCV 5"):
-        FaceDetector()
 
 
 # ---------------------------------------------------------------------------------------------------- the real photo

@@ -129,7 +129,7 @@ def fake_colab(monkeypatch, eval_js):
         monkeypatch.setitem(sys.modules, module.__name__, module)
 
 
-def test_webcam_snapshot_in_colab(monkeypatch, tmp_path, capsys):
+def test_webcam_snapshot_in_colab(monkeypatch, capsys):
     photo = np.zeros((60, 80, 3), np.uint8)
     photo[:, :40] = (255, 0, 0)  # blue left half (BGR)
     jpeg = cv2.imencode(".jpg", photo)[1].tobytes()
@@ -139,24 +139,24 @@ def test_webcam_snapshot_in_colab(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
     data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
     fake_colab(monkeypatch, lambda code: asked.append(code) or data_url)
-    path = webcam_snapshot(tmp_path / "cam.jpg", quality=0.5)
+    image = webcam_snapshot(quality=0.5)
     # the page first gets the JavaScript that defines takePhoto, then the call that runs it
     assert len(shown) == 1 and isinstance(shown[0], IPython.display.Javascript)
     script = shown[0].data
     assert "async function takePhoto(quality)" in script and "getUserMedia({video: true})" in script
     assert "return canvas.toDataURL('image/jpeg', quality);" in script and "getVideoTracks()[0].stop()" in script
-    assert asked == ["takePhoto(0.5)"] and path.read_bytes() == jpeg
-    image = snapshot_or_fallback(tmp_path / "cam2.jpg")
+    assert asked == ["takePhoto(0.5)"] and np.array_equal(image, cv2.imdecode(np.frombuffer(jpeg, np.uint8), 1))
+    image = snapshot_or_fallback()
     assert image.shape == (60, 80, 3) and image[30, 10, 0] > 200 and image[30, 70, 0] < 50
     assert "astronaut" not in capsys.readouterr().out
 
 
-def test_webcam_failure_in_colab_falls_back(monkeypatch, tmp_path, capsys):
+def test_webcam_failure_in_colab_falls_back(monkeypatch, capsys):
     def eval_js(code):
         raise RuntimeError("NotAllowedError: Permission denied")
 
     fake_colab(monkeypatch, eval_js)
-    image = snapshot_or_fallback(tmp_path / "cam.jpg")
+    image = snapshot_or_fallback()
     out = capsys.readouterr().out
     assert "Permission denied" in out and "astronaut" in out
     assert image.shape == (512, 512, 3)
