@@ -101,9 +101,8 @@ class FaceDetector:
                  max_side: int | None = DEFAULT_MAX_SIDE):
         if not (scale_factor > 1 and min_neighbors >= 0 and len(min_size) == 2 and min(min_size) >= 1
                 and (max_side is None or max_side >= 32)):
-            raise ValueError(f"FaceDetector needs scale_factor > 1, min_neighbors >= 0, min_size (w, h) >= 1 and "
-                             f"max_side >= 32 or None; got {scale_factor!r}, {min_neighbors!r}, {min_size!r}, "
-                             f"{max_side!r}")
+            raise ValueError(f"FaceDetector needs scale_factor > 1, min_neighbors >= 0, min_size (w, h) >= 1, max_side "
+                             f">= 32 or None; got {scale_factor!r}, {min_neighbors!r}, {min_size!r}, {max_side!r}")
         self.scale_factor, self.min_neighbors, self.max_side = float(scale_factor), int(min_neighbors), max_side
         self.min_size = (int(min_size[0]), int(min_size[1]))
         self.cascade = cv2.CascadeClassifier(str(default_cascade_path()))

@@ -52,7 +52,6 @@ class NotebookEnv:
     is_colab: bool
     fast: bool
     seed: int
-    versions: dict
 
     def pick(self, fast, full):
         """``fast`` in fast mode (CI, ``FER_FAST=1``), else ``full``: e.g. ``EPOCHS = env.pick(3, 40)``."""
@@ -97,7 +96,7 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True, mount_
         logging.getLogger(logger).setLevel(logging.ERROR)
     versions = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
                 "cv2": cv2.__version__, "numpy": np.__version__}
-    env = NotebookEnv("google.colab" in sys.modules, env_flag("FER_FAST") if fast is None else fast, seed, versions)
+    env = NotebookEnv("google.colab" in sys.modules, env_flag("FER_FAST") if fast is None else fast, seed)
     if verbose:
         print(" | ".join(f"{k} {v}" for k, v in versions.items()))
         print(f"Colab: {env.is_colab} | fast mode: {env.fast} | seed: {seed}")
@@ -144,11 +143,9 @@ def setup_colab(mount_drive: bool = True, training: bool = False, verbose: bool 
     folder = mount_drive_folder(say) if mount_drive else drive_dir()
     if folder is not None:
         os.environ.setdefault("KAGGLEHUB_CACHE", str(folder / "kagglehub"))
-        say(f"Google Drive: runs and the FER2013 download are kept in MyDrive/{DRIVE_FOLDER}, where every notebook "
-            "of the series finds them")
+        say(f"Google Drive: runs and the FER2013 download are kept in MyDrive/{DRIVE_FOLDER} for every notebook")
     elif not mount_drive:
-        say("Google Drive not mounted (MOUNT_DRIVE is off): runs and downloads are lost when this session ends, and "
-            "the other notebooks, which Colab runs in runtimes of their own, will not find them")
+        say("Google Drive not mounted (MOUNT_DRIVE is off): runs and downloads are lost when this session ends")
     gpus = tf.config.list_physical_devices("GPU")
     gpu = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name) if gpus else None
     say(f"GPU runtime: {gpu}" if gpu else "No GPU (CPU runtime): " + (
@@ -186,8 +183,8 @@ def runs_dir() -> Path:
         path = (drive_dir() or colab_content()) / "runs"
     elif (root / "notebooks").is_dir():
         cwd = Path.cwd().resolve()
-        inside = cwd == root.resolve() or root.resolve() in cwd.parents
-        path = Path(os.path.relpath(root / "runs", cwd)) if inside else root / "runs"  # ../runs from notebooks/
+        inside = root.resolve() in (cwd, *cwd.parents)  # then relative: ../runs from notebooks/, on every machine
+        path = Path(os.path.relpath(root / "runs", cwd)) if inside else root / "runs"
     else:
         path = Path("runs")
     path.mkdir(parents=True, exist_ok=True)
@@ -244,9 +241,7 @@ def lesson5_model(run_dir=None, data=None, fallback_dir=None, verbose: bool = Tr
               f"{fallback_dir.as_posix()} ({QUICK_TRAINING['epochs']} epochs, up to {QUICK_PER_CLASS} faces per class)")
     shutil.rmtree(fallback_dir, ignore_errors=True)
     data = load_data(verbose) if data is None else data
-    usage = "Training" if "Training" in set(data.usage.tolist()) else None
-    train(per_class_subset(data, QUICK_PER_CLASS, usage=usage), fallback_dir, verbose=2 if verbose else 0,
-          **QUICK_TRAINING)
+    train(per_class_subset(data, QUICK_PER_CLASS), fallback_dir, verbose=2 if verbose else 0, **QUICK_TRAINING)
     return lesson5_model(run_dir, data, fallback_dir, verbose=False)
 
 
@@ -257,8 +252,7 @@ def replay_callbacks(log, callbacks, learning_rate: float = 1e-3):
     import keras
     import pandas as pd
 
-    frame = log if isinstance(log, pd.DataFrame) else pd.DataFrame(log)
-    values = frame.drop(columns=[c for c in ("epoch", "learning_rate", "lr") if c in frame.columns])
+    values = pd.DataFrame(log).drop(columns=["epoch", "learning_rate", "lr"], errors="ignore")
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)], name="stand_in")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     callback_list = keras.callbacks.CallbackList(list(callbacks), model=model)

@@ -21,10 +21,8 @@ INFO_FILE = PRETRAINED_DIR / "fer_vgg.json"
 def pretrained_path() -> Path:
     """Path of the shipped ``.keras`` file, with a clear error if this installation lacks it."""
     if not MODEL_FILE.exists():
-        raise FileNotFoundError(
-            f"the pretrained model {MODEL_FILE.name} is missing from this installation ({PRETRAINED_DIR}); "
-            "reinstall fer-helpers, or train one with the fer-tutorial repository's scripts/train_pretrained.sh "
-            "and pass its path instead")
+        raise FileNotFoundError(f"the pretrained model {MODEL_FILE.name} is missing from this installation "
+                                f"({PRETRAINED_DIR}): reinstall fer-helpers, or pass its path instead")
     return MODEL_FILE
 
 

@@ -162,19 +162,17 @@ def photo_from_user(path=None, upload: bool = False) -> str | None:
     a message saying what to do) when there is none."""
     if path:
         return str(path)
-    if sys.modules.get("google.colab") is None:
-        print("no photo given: set MY_PHOTO to the path of a photo")
-        return None
-    if not upload:
-        print("no photo given: tick UPLOAD_PHOTO and run this cell again to choose one (or set MY_PHOTO to a path)")
+    in_colab = sys.modules.get("google.colab") is not None
+    if not (in_colab and upload):
+        print("no photo given: set MY_PHOTO to the path of a photo" + (
+            ", or tick UPLOAD_PHOTO and run this cell again to choose one" if in_colab else ""))
         return None
     from google.colab import files
 
-    uploaded = files.upload()  # a file chooser appears below the cell
+    uploaded = files.upload()  # a file chooser appears below the cell; {} when cancelled
     if not uploaded:
         print("the upload was cancelled: run this cell again to choose a photo")
-        return None
-    return next(iter(uploaded))
+    return next(iter(uploaded), None)
 
 
 def make_demo_video(path, frames: int = 36, size=(320, 240), fps: float = 12.0, face=(170, 60, 90, 110)) -> Path:
