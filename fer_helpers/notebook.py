@@ -61,14 +61,14 @@ class NotebookEnv:
 @contextlib.contextmanager
 def stderr_silenced():
     """File descriptor 2 sent to /dev/null, where TensorFlow's C++ start-up lines go."""
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
     try:
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+        os.close(devnull)
 
 
 def env_flag(name: str, default: bool = False) -> bool:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -55,16 +56,6 @@ def draw_fps(frame: np.ndarray, fps: float) -> np.ndarray:
     return frame
 
 
-def read_frames(cap, max_frames: int | None = None):
-    """The frames of an open ``cv2.VideoCapture``, at most ``max_frames``."""
-    while max_frames is None or max_frames > 0:
-        ok, frame = cap.read()
-        if not ok:
-            return
-        max_frames = None if max_frames is None else max_frames - 1
-        yield frame
-
-
 def process_video(source, recognizer, output=None, every_n: int = 1, show: bool = False,
                   max_frames: int | None = None, on_frame=None) -> dict:
     """Run ``recognizer`` on a video file or a camera number, drawing its results and an FPS counter on every frame.
@@ -78,9 +69,10 @@ def process_video(source, recognizer, output=None, every_n: int = 1, show: bool 
     cap, name = open_capture(source)
     fps = cap.get(cv2.CAP_PROP_FPS) if 0 < cap.get(cv2.CAP_PROP_FPS) <= 240 else 30.0  # 0 or nonsense: unknown
     stats = {"frames": 0, "classified_frames": 0, "faces": 0, "output": None}
+    frames = itertools.islice(iter(cap.read, (False, None)), max_frames)  # cap.read() until it fails
     writer, results, start = None, [], time.perf_counter()
     try:
-        for index, frame in enumerate(read_frames(cap, max_frames)):
+        for index, (_, frame) in enumerate(frames):
             if index % every_n == 0:
                 results = recognizer.predict(frame)
                 stats["classified_frames"] += 1

@@ -101,13 +101,11 @@ class PyramidLevel:
     window_height: int
 
 
-def pyramid_levels(image_size, scale_factor: float = 1.1, min_size=(0, 0), max_size=None,
-                   window=(24, 24)) -> list[PyramidLevel]:
+def pyramid_levels(image_size, scale_factor: float = 1.1, min_size=(0, 0), window=(24, 24)) -> list[PyramidLevel]:
     """The pyramid OpenCV 4's ``detectMultiScale`` searches for an image of ``image_size`` (width, height)."""
     width, height = (int(v) for v in image_size)
-    max_w, max_h = (width, height) if max_size is None else max_size
     levels, factor = [], 1.0
-    while round(window[0] * factor) <= min(width, max_w) and round(window[1] * factor) <= min(height, max_h):
+    while round(window[0] * factor) <= width and round(window[1] * factor) <= height:
         if round(window[0] * factor) >= min_size[0] and round(window[1] * factor) >= min_size[1]:
             f32 = float(np.float32(factor))  # OpenCV keeps the scales as float
             size, step = (round(width / f32), round(height / f32)), 1 if f32 >= 2 else 2
@@ -191,11 +189,11 @@ def scan_level(small: np.ndarray, level: PyramidLevel, cascade: HaarCascade, sca
             for x, y in zip(xs.tolist(), ys.tolist())]
 
 
-def scan_image(image, cascade: HaarCascade, scale_factor: float = 1.1, min_size=(0, 0), max_size=None) -> CascadeScan:
+def scan_image(image, cascade: HaarCascade, scale_factor: float = 1.1, min_size=(0, 0)) -> CascadeScan:
     """Run a Haar cascade over every window of every pyramid level, as OpenCV 4's ``detectMultiScale`` does; its
-    ``hits`` are the windows of ``detectMultiScale(gray, scale_factor, 0, minSize=min_size, maxSize=max_size)``."""
+    ``hits`` are the windows of ``detectMultiScale(gray, scale_factor, minNeighbors=0, minSize=min_size)``."""
     gray = gray_uint8(image)
-    levels = pyramid_levels(gray.shape[::-1], scale_factor, min_size, max_size, cascade.window)
+    levels = pyramid_levels(gray.shape[::-1], scale_factor, min_size, cascade.window)
     scan = CascadeScan(None, 0, np.zeros(len(cascade.stages) + 1, np.int64), 0, levels, cascade.n_stumps)
     hits = [hit for level in levels for hit in scan_level(
         cv2.resize(gray, level.size, interpolation=cv2.INTER_LINEAR_EXACT), level, cascade, scan)]
