@@ -10,7 +10,6 @@ detections of :class:`~fer_helpers.faces.FaceDetector` for several settings.
 from __future__ import annotations
 
 import dataclasses
-import time
 import xml.etree.ElementTree as ET
 
 import cv2
@@ -259,31 +258,24 @@ def detection_comparison_figure(image, settings, ncols: int = 3):
     detectors = [FaceDetector(**setting) for setting in settings]
     pictures = [detection_picture(image, detector) for detector in detectors]
     titles = [f"scaleFactor={d.scale_factor:g}, minNeighbors={d.min_neighbors}\nminSize={d.min_size[0]}: {n} "
-              f"face{'' if n == 1 else 's'}" for d, (_, n, _) in zip(detectors, pictures)]
+              f"face{'' if n == 1 else 's'} ({raw} raw)" for d, (_, n, raw) in zip(detectors, pictures)]
     fig = images_figure([picture for picture, _, _ in pictures], titles, ncols=ncols, width=4)
     for ax in fig.axes:
         ax.title.set_fontsize(12)
     return fig
 
 
-def detection_explorer(image, width: int = 420):
-    """ipywidgets sliders for ``scaleFactor``, ``minNeighbors`` and ``minSize`` that redraw the detections when one
-    is released; display the returned ``VBox`` as a cell's last value."""
+def detection_explorer(image):
+    """ipywidgets sliders for ``scaleFactor``, ``minNeighbors`` and ``minSize`` that redraw the detections (a
+    :func:`detection_comparison_figure`) when one is released; display it as a cell's last value."""
     import ipywidgets as widgets
 
-    bgr = to_bgr(image)
-    picture, status = widgets.Image(format="jpeg", width=width), widgets.HTML()
+    def redraw(scale_factor=1.1, min_neighbors=5, min_size=48):  # ipywidgets shows the figure below the sliders
+        setting = dict(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=(min_size, min_size))
+        return detection_comparison_figure(image, [setting], ncols=1)
 
-    def update(scale_factor=1.1, min_neighbors=5, min_size=48):
-        start = time.perf_counter()
-        canvas, n, raw = detection_picture(bgr, FaceDetector(scale_factor, min_neighbors, (min_size, min_size)))
-        ms = 1000 * (time.perf_counter() - start)
-        shown = cv2.resize(canvas, (width, round(canvas.shape[0] * width / canvas.shape[1])))  # send what is shown
-        picture.value = cv2.imencode(".jpg", shown)[1].tobytes()
-        status.value = f"<b>{n}</b> face{'' if n == 1 else 's'} from <b>{raw}</b> raw windows in {ms:.0f} ms"
-
-    sliders = widgets.interactive(update, scale_factor=(1.01, 1.6, 0.01), min_neighbors=(0, 20),
-                                  min_size=(10, min(bgr.shape[:2]), 2))
-    for slider in sliders.children[:-1]:
+    explorer = widgets.interactive(redraw, scale_factor=(1.01, 1.6, 0.01), min_neighbors=(0, 20),
+                                   min_size=(10, min(to_bgr(image).shape[:2]), 2))
+    for slider in explorer.children[:-1]:
         slider.continuous_update = False
-    return widgets.VBox([*sliders.children[:-1], picture, status])
+    return explorer
