@@ -28,8 +28,6 @@ DEFAULT_MAX_SIDE = 1280
 #: One BGR colour per emotion.
 COLORS = {"Angry": (40, 40, 220), "Disgust": (40, 160, 40), "Fear": (160, 60, 160), "Happy": (0, 210, 255),
           "Sad": (200, 110, 30), "Surprise": (0, 140, 255), "Neutral": (170, 170, 170)}
-#: What ``predict --out`` can write.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 # ------------------------------------------------------------------------------------------------------------ images
@@ -203,13 +201,12 @@ def images_figure(images, titles=None, ncols: int = 4, width: float = 2.6):
 # --------------------------------------------------------------------------------------------------- predict command
 def annotated_paths(images, out) -> list:
     """Where ``predict --out OUT`` writes each annotated image: OUT itself for one image and a file name, else
-    ``OUT/<name>_annotated.<ext>``; ``None`` each without ``--out``."""
+    ``OUT/<name>_annotated.png``; ``None`` each without ``--out``."""
     if out is None:
         return [None] * len(images)
     if len(images) == 1 and Path(out).suffix and not Path(out).is_dir():
         return [Path(out)]
-    suffixes = [p.suffix.lower() if p.suffix.lower() in IMAGE_SUFFIXES else ".png" for p in map(Path, images)]
-    paths = [Path(out) / f"{Path(p).stem}_annotated{suffix}" for p, suffix in zip(images, suffixes)]
+    paths = [Path(out) / f"{Path(image).stem}_annotated.png" for image in images]
     if len(set(paths)) < len(paths):
         raise ValueError("two images have the same name: their annotated copies would overwrite each other in --out")
     return paths

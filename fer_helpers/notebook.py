@@ -51,7 +51,6 @@ def colab_url(notebook_path: str) -> str:
 class NotebookEnv:
     is_colab: bool
     fast: bool
-    seed: int
 
     def pick(self, fast, full):
         """``fast`` in fast mode (CI, ``FER_FAST=1``), else ``full``: e.g. ``EPOCHS = env.pick(3, 40)``."""
@@ -96,7 +95,7 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True, mount_
         logging.getLogger(logger).setLevel(logging.ERROR)
     versions = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
                 "cv2": cv2.__version__, "numpy": np.__version__}
-    env = NotebookEnv("google.colab" in sys.modules, env_flag("FER_FAST") if fast is None else fast, seed)
+    env = NotebookEnv("google.colab" in sys.modules, env_flag("FER_FAST") if fast is None else fast)
     if verbose:
         print(" | ".join(f"{k} {v}" for k, v in versions.items()))
         print(f"Colab: {env.is_colab} | fast mode: {env.fast} | seed: {seed}")
@@ -128,8 +127,8 @@ def mount_drive_folder(say) -> Path | None:
         try:
             drive.mount(str(colab_content() / "drive"))
         except Exception as exc:  # refused, timed out, no Drive for this account
-            say(f"Google Drive was not mounted ({type(exc).__name__}: {exc}). Runs and downloads stay on this "
-                "session's disk and are lost when it ends; run this cell again to retry, or untick MOUNT_DRIVE.")
+            say(f"Google Drive was not mounted ({type(exc).__name__}: {exc}): runs and downloads are lost when this "
+                "session ends")
     return drive_dir()
 
 
@@ -146,9 +145,7 @@ def setup_colab(mount_drive: bool = True, training: bool = False, verbose: bool 
         say(f"Google Drive: runs and the FER2013 download are kept in MyDrive/{DRIVE_FOLDER} for every notebook")
     elif not mount_drive:
         say("Google Drive not mounted (MOUNT_DRIVE is off): runs and downloads are lost when this session ends")
-    gpus = tf.config.list_physical_devices("GPU")
-    gpu = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name) if gpus else None
-    say(f"GPU runtime: {gpu}" if gpu else "No GPU (CPU runtime): " + (
+    say("GPU runtime" if tf.config.list_physical_devices("GPU") else "No GPU (CPU runtime): " + (
         "Runtime > Change runtime type > T4 GPU (then run all cells again) trains many times faster" if training
         else "enough for this notebook; notebook 5 trains faster on a GPU runtime"))
     if int(ipywidgets.__version__.split(".")[0]) >= 8:

@@ -126,16 +126,13 @@ class CascadeScan:
     levels: list
     n_stumps: int
 
-    @property
-    def stumps_per_window(self) -> float:
-        return self.stumps_evaluated / max(self.windows, 1)
-
     def summary(self) -> str:
         first = self.windows - self.reached[1]
         return (f"{len(self.levels)} pyramid levels, {self.windows:,} windows evaluated\n"
                 f"rejected by stage 1: {first:,} ({first / max(self.windows, 1):.1%})\n"
                 f"passed all {len(self.reached) - 1} stages: {len(self.hits)}\n"
-                f"weak classifiers per window: {self.stumps_per_window:.1f} on average (of {self.n_stumps:,})")
+                f"weak classifiers per window: {self.stumps_evaluated / max(self.windows, 1):.1f} on average (of "
+                f"{self.n_stumps:,})")
 
 
 def stage_passed(stage: HaarStage, features, ii: np.ndarray, xs, ys, inv_norm) -> np.ndarray:
@@ -245,21 +242,17 @@ def draw_boxes(image, boxes, color=(0, 200, 0), thickness: int = 2) -> np.ndarra
     return canvas
 
 
-def detection_picture(image, detector: FaceDetector) -> tuple[np.ndarray, int, int]:
-    """``image`` with the detector's raw windows (``min_neighbors=0``) thin in magenta and its faces in green, and
-    the numbers of faces and raw windows."""
-    faces = detector.detect(image)
-    raw = FaceDetector(detector.scale_factor, 0, detector.min_size, detector.max_side).detect(image)
-    return draw_boxes(draw_boxes(image, raw, RAW_BOX_COLOR, 1), faces), len(faces), len(raw)
-
-
 def detection_comparison_figure(image, settings, ncols: int = 3):
-    """One panel per ``FaceDetector`` setting (a dict of its arguments) with the faces and raw windows it finds."""
-    detectors = [FaceDetector(**setting) for setting in settings]
-    pictures = [detection_picture(image, detector) for detector in detectors]
-    titles = [f"scaleFactor={d.scale_factor:g}, minNeighbors={d.min_neighbors}\nminSize={d.min_size[0]}: {n} "
-              f"face{'' if n == 1 else 's'} ({raw} raw)" for d, (_, n, raw) in zip(detectors, pictures)]
-    fig = images_figure([picture for picture, _, _ in pictures], titles, ncols=ncols, width=4)
+    """One panel per ``FaceDetector`` setting (a dict of its arguments): its raw windows (``min_neighbors=0``) thin
+    in magenta, the faces it returns in green."""
+    pictures, titles = [], []
+    for detector in (FaceDetector(**setting) for setting in settings):
+        faces = detector.detect(image)
+        raw = FaceDetector(detector.scale_factor, 0, detector.min_size, detector.max_side).detect(image)
+        pictures.append(draw_boxes(draw_boxes(image, raw, RAW_BOX_COLOR, 1), faces))
+        titles.append(f"scaleFactor={detector.scale_factor:g}, minNeighbors={detector.min_neighbors}\nminSize="
+                      f"{detector.min_size[0]}: {len(faces)} face{'' if len(faces) == 1 else 's'} ({len(raw)} raw)")
+    fig = images_figure(pictures, titles, ncols=ncols, width=4)
     for ax in fig.axes:
         ax.title.set_fontsize(12)
     return fig

@@ -93,7 +93,7 @@ def test_numpy_scan_finds_exactly_opencvs_raw_windows(name, scale_factor, min_si
     assert sorted(map(tuple, scan.hits.tolist())) == opencv_raw(image, scale_factor, min_size)
     assert scan.reached[0] == scan.windows and scan.reached[-1] == len(scan.hits)
     assert np.all(np.diff(scan.reached) <= 0)
-    assert len(cascade.stages[0]) <= scan.stumps_per_window < cascade.n_stumps / 10
+    assert len(cascade.stages[0]) <= scan.stumps_evaluated / scan.windows < cascade.n_stumps / 10
 
 
 def test_scan_finds_the_astronauts_face_and_reports(photo, cascade):
