@@ -23,8 +23,6 @@ from .preprocessing import to_gray, to_uint8
 from .pretrained import load_pretrained
 from .saving import check_face_model, load_face_model
 
-#: Longest side of the image the detector works on; larger images are shrunk for detection only.
-DEFAULT_MAX_SIDE = 1280
 #: One BGR colour per emotion.
 COLORS = {"Angry": (40, 40, 220), "Disgust": (40, 160, 40), "Fear": (160, 60, 160), "Happy": (0, 210, 255),
           "Sad": (200, 110, 30), "Surprise": (0, 140, 255), "Neutral": (170, 170, 170)}
@@ -44,9 +42,7 @@ def load_image(image) -> np.ndarray:
 
 def read_image(path: Path) -> np.ndarray:
     """A BGR image file, turned upright by its EXIF orientation; errors name the file."""
-    if not path.exists():
-        raise FileNotFoundError(f"image not found: {path}")
-    data = np.fromfile(path, dtype=np.uint8)  # unlike imread, imdecode copes with non-ASCII paths everywhere
+    data = np.fromfile(path, dtype=np.uint8)  # FileNotFoundError naming it; unlike imread, copes with any path
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise ValueError(f"{path} is not an image OpenCV can read (empty, or cv2.imread returned None)")
@@ -96,7 +92,7 @@ class FaceDetector:
     """
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size=(48, 48),
-                 max_side: int | None = DEFAULT_MAX_SIDE):
+                 max_side: int | None = 1280):
         if not (scale_factor > 1 and min_neighbors >= 0 and len(min_size) == 2 and min(min_size) >= 1
                 and (max_side is None or max_side >= 32)):
             raise ValueError(f"FaceDetector needs scale_factor > 1, min_neighbors >= 0, min_size (w, h) >= 1, max_side "

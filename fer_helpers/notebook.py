@@ -93,12 +93,10 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True, mount_
         keras.utils.set_random_seed(seed)
     for logger in ("tensorflow", "absl"):  # importing TensorFlow resets its logger to INFO
         logging.getLogger(logger).setLevel(logging.ERROR)
-    versions = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
-                "cv2": cv2.__version__, "numpy": np.__version__}
     env = NotebookEnv("google.colab" in sys.modules, env_flag("FER_FAST") if fast is None else fast)
     if verbose:
-        print(" | ".join(f"{k} {v}" for k, v in versions.items()))
-        print(f"Colab: {env.is_colab} | fast mode: {env.fast} | seed: {seed}")
+        print(f"Python {sys.version.split()[0]} | TensorFlow {tf.__version__} | Keras {keras.__version__} | OpenCV "
+              f"{cv2.__version__}\nColab: {env.is_colab} | fast mode: {env.fast} | seed: {seed}")
     if env.is_colab:
         setup_colab(mount_drive=mount_drive, training=training, verbose=verbose)
     return env
@@ -280,8 +278,8 @@ def tensorboard_scalars(logdir):
         events = EventAccumulator(str(Path(logdir) / sub), size_guidance={"tensors": 0})  # 0: every value
         events.Reload()
         for tag in [t for t in events.Tags()["tensors"] if t.startswith("epoch_")]:
-            for e in events.Tensors(tag):
-                columns.setdefault(prefix + tag[6:], {})[e.step] = float(tensor_util.make_ndarray(e.tensor_proto))
+            values = events.Tensors(tag)  # a resumed run writes some epochs twice: the later value wins
+            columns[prefix + tag[6:]] = {e.step: float(tensor_util.make_ndarray(e.tensor_proto)) for e in values}
     if not columns:
         raise FileNotFoundError(f"no TensorBoard epoch summaries under {logdir} (expected train/ and validation/)")
     return pd.DataFrame(columns).sort_index().rename_axis("epoch").reset_index()

@@ -13,16 +13,15 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-MODEL_FILE = PRETRAINED_DIR / "fer_vgg.keras"
-INFO_FILE = PRETRAINED_DIR / "fer_vgg.json"
+MODEL_FILE = Path(__file__).resolve().parent / "pretrained" / "fer_vgg.keras"
+INFO_FILE = MODEL_FILE.with_suffix(".json")
 
 
 def pretrained_path() -> Path:
     """Path of the shipped ``.keras`` file, with a clear error if this installation lacks it."""
     if not MODEL_FILE.exists():
         raise FileNotFoundError(f"the pretrained model {MODEL_FILE.name} is missing from this installation "
-                                f"({PRETRAINED_DIR}): reinstall fer-helpers, or pass its path instead")
+                                f"({MODEL_FILE.parent}): reinstall fer-helpers, or pass its path instead")
     return MODEL_FILE
 
 

@@ -29,9 +29,10 @@ def open_capture(source):
     if not camera and not Path(source).exists():
         raise FileNotFoundError(f"video not found: {source}")
     cap = cv2.VideoCapture(int(source) if camera else name)
+    if camera and not cap.isOpened():
+        raise OSError(f"{name} could not be opened (no such camera, or it is in use)")
     if not cap.isOpened() or Path(name).is_dir():
-        raise OSError(f"{name} could not be opened (no such camera, or it is in use)") if camera else ValueError(
-            f"{name} is not a video OpenCV can read")
+        raise ValueError(f"{name} is not a video OpenCV can read")
     return cap, name
 
 

@@ -179,7 +179,7 @@ def test_very_large_image_is_detected_downscaled_and_mapped_back(recognizer, ast
         results = recognizer(big)
     finally:
         recognizer.detector.cascade = spy.cascade
-    assert max(spy.calls[0][0]) == faces.DEFAULT_MAX_SIDE  # detection ran on a 1280 px copy
+    assert max(spy.calls[0][0]) == recognizer.detector.max_side == 1280  # detection ran on a 1280 px copy
     k = 8000 / 512
     face = tuple(round(v * k) for v in FACE)
     best = max(results, key=lambda r: iou(r.box, face))
