@@ -70,14 +70,6 @@ def sample_photo() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
 
 
-def write_image(path, image: np.ndarray) -> Path:
-    """Write an image with OpenCV (format from the extension), complete or not at all."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        cv2.imencode(path.suffix, image)[1].tofile(tmp)
-    return path
-
-
 # --------------------------------------------------------------------------------------------------------- detection
 def default_cascade_path() -> Path:
     """Path of OpenCV's frontal-face Haar cascade, ``haarcascade_frontalface_default.xml``."""
@@ -155,8 +147,6 @@ class EmotionRecognizer:
         return [FaceResult(tuple(box), EMOTIONS[p.argmax()], float(p.max()), dict(zip(EMOTIONS, p.tolist())))
                 for box, p in zip(boxes, probs)]
 
-    __call__ = predict
-
 
 # ----------------------------------------------------------------------------------------------------------- drawing
 def annotate(image, results) -> np.ndarray:
@@ -223,6 +213,7 @@ def predict_cli(args) -> int:
                 x, y, w, h = r.box
                 print(f"  {r.label:<8} {r.probability:6.1%}  box (x={x}, y={y}, w={w}, h={h})")
         if out is not None:
-            write_image(out, annotate(image, results))
+            with atomic_path(out) as tmp:  # the complete file or none
+                cv2.imencode(out.suffix, annotate(image, results))[1].tofile(tmp)
             print(f"wrote {out}", file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -232,8 +232,7 @@ def lesson5_model(run_dir=None, data=None, fallback_dir=None, verbose: bool = Tr
                 print(f"using the best model of {folder.as_posix()} ({len(history)} epochs logged)")
             return LessonModel(keras.models.load_model(folder / BEST_MODEL, compile=False), history, folder)
     if verbose:
-        print(f"notebook 5's run was not found in {run_dir.as_posix()}: training a quick model in "
-              f"{fallback_dir.as_posix()} ({QUICK_TRAINING['epochs']} epochs, up to {QUICK_PER_CLASS} faces per class)")
+        print(f"notebook 5's run is not in {run_dir.as_posix()}: training a quick model in {fallback_dir.as_posix()}")
     shutil.rmtree(fallback_dir, ignore_errors=True)
     data = load_data(verbose) if data is None else data
     train(per_class_subset(data, QUICK_PER_CLASS), fallback_dir, verbose=2 if verbose else 0, **QUICK_TRAINING)

@@ -18,9 +18,6 @@ import numpy as np
 
 from .faces import annotate, sample_photo
 
-WINDOW = "fer_helpers: emotions (q to quit)"
-
-
 # --------------------------------------------------------------------------------------------------------- the loop
 def open_capture(source):
     """An open ``cv2.VideoCapture`` and its name, for a camera number (``0``: the default webcam) or a video file."""
@@ -87,7 +84,7 @@ def process_video(source, recognizer, output=None, every_n: int = 1, show: bool 
             if on_frame is not None:
                 on_frame(index, frame, results)
             if show:
-                cv2.imshow(WINDOW, frame)
+                cv2.imshow("fer_helpers: emotions (q to quit)", frame)
                 if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
                     break
     finally:
@@ -137,15 +134,15 @@ def webcam_snapshot(quality: float = 0.8) -> np.ndarray:
 def snapshot_or_fallback(webcam: bool = True) -> np.ndarray:
     """A webcam photo in Colab (with ``webcam``); otherwise, saying why, the astronaut photo. BGR."""
     reason = "not running in Google Colab, so there is no browser webcam"
-    if not webcam and sys.modules.get("google.colab") is not None:
-        reason = "the webcam is off (tick USE_WEBCAM and run this cell again to take a snapshot)"
-    elif webcam:
-        try:
+    try:
+        if webcam:
             return webcam_snapshot()
-        except ImportError:
-            pass
-        except Exception as exc:  # camera blocked, no camera, tab closed...
-            reason = f"the webcam photo failed ({type(exc).__name__}: {exc})"
+        if sys.modules.get("google.colab") is not None:
+            reason = "the webcam is off (tick USE_WEBCAM and run this cell again to take a snapshot)"
+    except ImportError:
+        pass
+    except Exception as exc:  # camera blocked, no camera, tab closed...
+        reason = f"the webcam photo failed ({type(exc).__name__}: {exc})"
     print(f"{reason}: using the bundled astronaut photo (skimage.data.astronaut) instead")
     return sample_photo()
 

@@ -116,23 +116,15 @@ def pyramid_levels(image_size, scale_factor: float = 1.1, min_size=(0, 0), windo
 
 @dataclasses.dataclass
 class CascadeScan:
-    """What :func:`scan_image` found: ``hits`` (boxes of the windows that passed every stage), ``windows``
-    evaluated, ``reached[k]`` (windows that passed at least ``k`` stages), weak classifiers evaluated."""
+    """What :func:`scan_image` found: ``hits``, the boxes of the windows that passed every stage; the pyramid
+    ``levels``; ``windows`` evaluated; ``reached[k]``, the windows that passed at least ``k`` stages; and the weak
+    classifiers evaluated in all."""
 
     hits: np.ndarray
+    levels: list
     windows: int
     reached: np.ndarray
     stumps_evaluated: int
-    levels: list
-    n_stumps: int
-
-    def summary(self) -> str:
-        first = self.windows - self.reached[1]
-        return (f"{len(self.levels)} pyramid levels, {self.windows:,} windows evaluated\n"
-                f"rejected by stage 1: {first:,} ({first / max(self.windows, 1):.1%})\n"
-                f"passed all {len(self.reached) - 1} stages: {len(self.hits)}\n"
-                f"weak classifiers per window: {self.stumps_evaluated / max(self.windows, 1):.1f} on average (of "
-                f"{self.n_stumps:,})")
 
 
 def stage_passed(stage: HaarStage, features, ii: np.ndarray, xs, ys, inv_norm) -> np.ndarray:
@@ -190,7 +182,7 @@ def scan_image(image, cascade: HaarCascade, scale_factor: float = 1.1, min_size=
     ``hits`` are the windows of ``detectMultiScale(gray, scale_factor, minNeighbors=0, minSize=min_size)``."""
     gray = gray_uint8(image)
     levels = pyramid_levels(gray.shape[::-1], scale_factor, min_size, cascade.window)
-    scan = CascadeScan(None, 0, np.zeros(len(cascade.stages) + 1, np.int64), 0, levels, cascade.n_stumps)
+    scan = CascadeScan(None, levels, 0, np.zeros(len(cascade.stages) + 1, np.int64), 0)
     hits = [hit for level in levels for hit in scan_level(
         cv2.resize(gray, level.size, interpolation=cv2.INTER_LINEAR_EXACT), level, cascade, scan)]
     scan.hits = np.array(sorted(hits), dtype=int).reshape(-1, 4)
