@@ -124,7 +124,7 @@ class FaceResult:
 
 
 class EmotionRecognizer:
-    """Detect faces and classify their emotions: ``EmotionRecognizer(model)(image) -> [FaceResult, ...]``.
+    """Detect faces and classify their emotions: ``EmotionRecognizer(model).predict(image) -> [FaceResult, ...]``.
 
     ``model``: a Keras model, a model file, or ``None`` for the shipped pretrained model. ``detector``: a
     :class:`FaceDetector` (default settings when not given). ``tta``: also classify the mirrored faces and average.

@@ -1,6 +1,6 @@
 """The Viola-Jones face detector taken apart, in NumPy, and figures of what ``detectMultiScale``'s settings do.
 
-:func:`load_haar_cascade` reads an OpenCV Haar-cascade XML file into arrays, :func:`rect_sum` adds up a rectangle in
+:func:`load_haar_cascade` reads OpenCV's frontal-face Haar cascade into arrays, :func:`rect_sum` adds up a rectangle in
 four look-ups of an :func:`integral_image`, :func:`pyramid_levels` lists the image pyramid ``detectMultiScale``
 searches, and :func:`scan_image` runs the whole cascade over every window, finding exactly the windows of OpenCV's
 ``detectMultiScale(..., minNeighbors=0)``. :func:`detection_comparison_figure` and :func:`detection_explorer` show the
@@ -18,7 +18,7 @@ import numpy as np
 from .faces import FaceDetector, default_cascade_path, gray_uint8, images_figure, to_bgr
 from .plotting import subplots
 
-#: Colour (RGB) of the raw detector windows: magenta stands out on skin, sky and an orange spacesuit.
+#: Colour of the raw detector windows (BGR and RGB alike): magenta stands out on skin, sky and an orange spacesuit.
 RAW_BOX_COLOR = (230, 0, 230)
 
 
