@@ -171,7 +171,7 @@ def _check_outputs(parser: argparse.ArgumentParser, args) -> None:
             parser.error(f"argument --out: {out}: make-sample writes a .csv or .csv.gz file")
     elif args.command == "predict" and out is not None and len(args.images) == 1 and Path(out).suffix \
             and not Path(out).is_dir():
-        suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")  # faces.IMAGE_SUFFIXES
+        suffixes = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")  # what OpenCV can write
         if Path(out).suffix.lower() not in suffixes:
             parser.error(f"argument --out: {out}: cannot write an image as {Path(out).suffix!r}; use one of "
                          f"{', '.join(suffixes)}")
