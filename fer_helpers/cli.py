@@ -16,8 +16,8 @@ from pathlib import Path
 #: command -> (module, function) that runs it
 COMMANDS = {"info": ("data", "info_cli"), "make-sample": ("data", "make_sample_cli"),
             "train": ("training", "train_cli"), "evaluate": ("evaluation", "evaluate_cli"),
-            "predict": ("recognizer", "predict_cli"), "demo": ("demo", "demo_cli")}
-#: what predict can write (recognizer.IMAGE_SUFFIXES, repeated so that parsing arguments does not import OpenCV)
+            "predict": ("faces", "predict_cli"), "demo": ("demo", "demo_cli")}
+#: what predict can write (checked before OpenCV is imported)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 

@@ -17,49 +17,38 @@ import numpy as np
 from .labels import EMOJIS, EMOTIONS, NUM_CLASSES, USAGES
 from .preprocessing import prepare_faces
 
-_EMOJI_FONT_HINTS = ("emoji", "symbola", "segoe ui symbol")
+#: Installed fonts whose names contain one of these are tried for the emojis the default font lacks.
+EMOJI_FONT_HINTS = ("emoji", "symbola", "segoe ui symbol")
 
 
 @functools.lru_cache(maxsize=None)
-def emoji_support() -> tuple[tuple[str, ...], tuple[bool, ...]]:
-    """``(extra font families, drawable flag per class)``.
+def emoji_fonts() -> tuple[str, ...]:
+    """The font families (the default font first, then installed emoji fonts) with which matplotlib draws all seven
+    class emojis; ``()`` when one has no font, so that figures show all emojis or none."""
+    from matplotlib import font_manager
 
-    The emojis count as drawable when the default font and the installed scalable emoji fonts (Noto Emoji, Symbola,
-    Segoe UI Emoji, ...) have glyphs for all seven; with one missing, no class gets one, so that a figure never shows
-    six emojis and a bare name. Matplotlib cannot draw colour-bitmap fonts, so each candidate font is test-rendered
-    first. Anything unexpected means "no emojis": plain names are always acceptable.
-    """
+    paths = [font_manager.findfont(font_manager.FontProperties())] + [
+        f.fname for f in font_manager.fontManager.ttflist if any(h in f.name.lower() for h in EMOJI_FONT_HINTS)]
+    families, missing = [], set(EMOJIS)
+    for path in paths:
+        drawn = drawable(path, missing)
+        if drawn:
+            families.append(font_manager.get_font(path).family_name)
+            missing -= drawn
+    return () if missing else tuple(dict.fromkeys(families))
+
+
+def drawable(path: str, chars) -> set[str]:
+    """The characters of ``chars`` that matplotlib can draw with the font file ``path`` (none for colour-bitmap
+    fonts, which it cannot draw)."""
+    from matplotlib.ft2font import FT2Font
+
     try:
-        from matplotlib import font_manager
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ft2font import FT2Font
-
-        def charmap(path: str) -> set[int]:
-            return set(FT2Font(path).get_charmap())
-
-        codes: set[int] = set()
-        codes |= charmap(font_manager.findfont(font_manager.FontProperties(), fallback_to_default=True))
-        extra: list[str] = []
-        for entry in font_manager.fontManager.ttflist:
-            if entry.name in extra or not any(h in entry.name.lower() for h in _EMOJI_FONT_HINTS):
-                continue
-            try:
-                font_codes = charmap(entry.fname)
-                if not any(ord(e) in font_codes for e in EMOJIS):
-                    continue
-                fig = Figure(figsize=(1, 1))
-                FigureCanvasAgg(fig)
-                fig.text(0, 0, "".join(EMOJIS), family=entry.name)
-                fig.canvas.draw()
-            except Exception:  # noqa: BLE001 - a font matplotlib cannot render is simply not used
-                continue
-            extra.append(entry.name)
-            codes |= font_codes
-        drawable = all(ord(e) in codes for e in EMOJIS)
-        return (tuple(extra) if drawable else ()), (drawable,) * NUM_CLASSES
-    except Exception:  # noqa: BLE001
-        return (), (False,) * NUM_CLASSES
+        font = FT2Font(path)
+        font.set_size(12, 72)
+        return {c for c in chars if ord(c) in font.get_charmap() and font.load_char(ord(c))}
+    except Exception:  # noqa: BLE001 - a font FreeType cannot load or size is simply not used
+        return set()
 
 
 def class_label(label: int, with_emoji: bool | None = None) -> str:
@@ -71,7 +60,7 @@ def class_label(label: int, with_emoji: bool | None = None) -> str:
     if not 0 <= label < NUM_CLASSES:
         raise ValueError(f"label {label} is outside 0..{NUM_CLASSES - 1}")
     if with_emoji is None:
-        with_emoji = emoji_support()[1][label]
+        with_emoji = bool(emoji_fonts())
     return f"{EMOJIS[label]} {EMOTIONS[label]}" if with_emoji else EMOTIONS[label]
 
 
@@ -85,12 +74,7 @@ def figure_context():
     """Font fallback to the emoji fonts (if any) while a figure's texts are created."""
     import matplotlib
 
-    extra = emoji_support()[0]
-    if not extra:
-        yield
-        return
-    families = list(matplotlib.rcParams["font.family"]) + [f for f in extra]
-    with matplotlib.rc_context({"font.family": families}):
+    with matplotlib.rc_context({"font.family": [*matplotlib.rcParams["font.family"], *emoji_fonts()]}):
         yield
 
 

@@ -114,7 +114,7 @@ convolutions with BatchNormalization and ReLU, {filters} filters, global average
 0..255, shape `(N, 48, 48, 1)`: its first layer takes the centre {r['crop']}x{r['crop']} crop, the size it was trained
 on, and it also takes {r['crop']}x{r['crop']} crops directly (ten-crop test-time augmentation). Output: probabilities of
 the seven classes in label order 0 Angry, 1 Disgust, 2 Fear, 3 Happy, 4 Sad, 5 Surprise, 6 Neutral. Load it with
-`fer_helpers.load_pretrained()`.
+`fer_helpers.pretrained.load_pretrained()`.
 
 ## Data and splits
 FER2013 in the Kaggle CSV layout. Trained on the `Training` rows ({info['train_rows']:,} faces); the checkpoint was

@@ -121,29 +121,30 @@ def test_set_colab_repo_rewrites_the_constant_and_every_badge(tmp_path):
 def test_setup_colab_mounts_drive_and_keeps_runs_and_downloads_there(colab, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("KAGGLEHUB_CACHE")
     assert notebook.drive_dir() is None
-    done = notebook.setup_colab(mount_drive=True, training=True)
+    notebook.setup_colab(mount_drive=True, training=True)
     drive = tmp_path / "content" / "drive" / "MyDrive" / "fer-tutorial"
     assert colab.drive.mounted == [str(tmp_path / "content" / "drive")]
-    assert done.drive == drive and drive.is_dir()
+    assert notebook.drive_dir() == drive and drive.is_dir()
     assert notebook.runs_dir() == drive / "runs"
     assert os.environ["KAGGLEHUB_CACHE"] == str(drive / "kagglehub")  # download_fer2013 lands on Drive
     out = capsys.readouterr().out
     assert "MyDrive/fer-tutorial" in out
-    if done.gpu is None:  # this machine: no GPU, so the training notebook says how to get one
+    if "GPU runtime" not in out:  # this machine: no GPU, so the training notebook says how to get one
         assert "Runtime > Change runtime type > T4 GPU" in out
     # a second notebook (a new runtime) finds Drive mounted and does not mount again
     colab.drive.mounted.clear()
-    assert notebook.setup_colab(mount_drive=True).drive == drive and colab.drive.mounted == []
+    notebook.setup_colab(mount_drive=True)
+    assert notebook.drive_dir() == drive and colab.drive.mounted == []
 
 
 def test_setup_colab_without_drive_says_what_is_lost(colab, tmp_path, capsys, monkeypatch):
-    done = notebook.setup_colab(mount_drive=False, training=False)
-    assert done.drive is None and colab.drive.mounted == []
+    notebook.setup_colab(mount_drive=False, training=False)
+    assert notebook.drive_dir() is None and colab.drive.mounted == []
     assert "MOUNT_DRIVE is off" in capsys.readouterr().out
     assert notebook.runs_dir() == tmp_path / "content" / "runs"
     monkeypatch.setenv("COLAB_STUB_DRIVE", "refuse")
-    refused = notebook.setup_colab(mount_drive=True)
-    assert refused.drive is None
+    notebook.setup_colab(mount_drive=True)
+    assert notebook.drive_dir() is None
     assert "Google Drive was not mounted (ValueError: mount failed)" in capsys.readouterr().out
 
 
@@ -151,11 +152,11 @@ def test_setup_colab_enables_the_widget_manager_only_for_ipywidgets_8(colab, mon
     import ipywidgets
 
     monkeypatch.setattr(ipywidgets, "__version__", "8.1.5")
-    assert notebook.setup_colab(mount_drive=False, verbose=False).custom_widget_manager
+    notebook.setup_colab(mount_drive=False, verbose=False)
     assert colab.output.custom_widget_manager
     colab.output.custom_widget_manager = False
     monkeypatch.setattr(ipywidgets, "__version__", "7.7.1")  # Colab's own: renders without it
-    assert not notebook.setup_colab(mount_drive=False, verbose=False).custom_widget_manager
+    notebook.setup_colab(mount_drive=False, verbose=False)
     assert not colab.output.custom_widget_manager
 
 
@@ -186,7 +187,7 @@ def test_locate_fer2013_finds_the_data_on_drive(colab, tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------------------- notebook 7: upload, webcam
 def test_photo_upload_is_opt_in_and_a_cancel_is_explained(colab, capsys):
-    from fer_helpers.recognizer import photo_from_user
+    from fer_helpers.video import photo_from_user
 
     assert photo_from_user(None, upload=False) is None
     assert colab.files.upload_calls == []  # Run all never waits for a click
@@ -199,7 +200,7 @@ def test_photo_upload_is_opt_in_and_a_cancel_is_explained(colab, capsys):
 
 
 def test_photo_outside_colab_points_at_my_photo(monkeypatch, capsys):
-    from fer_helpers.recognizer import photo_from_user
+    from fer_helpers.video import photo_from_user
 
     monkeypatch.setitem(sys.modules, "google.colab", None)
     assert photo_from_user(None, upload=True) is None
@@ -208,7 +209,8 @@ def test_photo_outside_colab_points_at_my_photo(monkeypatch, capsys):
 
 
 def test_webcam_is_opt_in_and_a_denied_camera_falls_back(colab, capsys):
-    from fer_helpers.recognizer import sample_photo, snapshot_or_fallback
+    from fer_helpers.faces import sample_photo
+    from fer_helpers.video import snapshot_or_fallback
 
     image = snapshot_or_fallback(webcam=False)
     assert colab.output.scripts == []  # the camera was not asked for

@@ -329,10 +329,10 @@ def test_class_labels_use_emojis_only_when_drawable(monkeypatch):
     assert plotting.class_label(3, with_emoji=False) == "Happy"
     with pytest.raises(ValueError):
         plotting.class_label(7)
-    monkeypatch.setattr(plotting, "emoji_support", lambda: ((), (False,) * NUM_CLASSES))
+    monkeypatch.setattr(plotting, "emoji_fonts", lambda: ())
     fig = ev.confusion_matrix_figure(np.eye(7, dtype=int))
     assert _tick_texts(fig.axes[0].get_xticklabels()) == list(EMOTIONS)
-    monkeypatch.setattr(plotting, "emoji_support", lambda: ((), (True,) * NUM_CLASSES))
+    monkeypatch.setattr(plotting, "emoji_fonts", lambda: ("DejaVu Sans",))
     fig = ev.per_class_figure(ev.EvaluationResult.from_predictions(Y_TRUE, Y_PRED))
     assert _tick_texts(fig.axes[0].get_xticklabels())[3].startswith("😄 Happy")
 

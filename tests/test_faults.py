@@ -288,7 +288,7 @@ def _model(tmp_path, name, shape=(48, 48, 1), classes=7, activation="softmax"):
     ("rgb.keras", {"shape": (48, 48, 3)}, r"inputs of shape \(48, 48, 3\)"),
 ])
 def test_unfit_models_are_refused_where_they_are_loaded(tmp_path, capsys, faces, name, kwargs, message):
-    from fer_helpers.recognizer import EmotionRecognizer
+    from fer_helpers.faces import EmotionRecognizer
 
     path = _model(tmp_path, name, **kwargs)
     with pytest.raises(ValueError, match=rf"{name}: .*{message}"):
@@ -365,7 +365,7 @@ def test_ctrl_c_during_training_says_how_to_resume(tiny_csv, tmp_path):
 
 
 def test_lesson_scratch_folders_are_gone_when_the_process_exits(tmp_path):
-    code = ("from fer_helpers.lesson_tools import scratch_folder; p = scratch_folder('fer_video_'); "
+    code = ("from fer_helpers.notebook import scratch_folder; p = scratch_folder('fer_video_'); "
             "(p / 'clip.mp4').write_bytes(b'x'); print(p)")
     out = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

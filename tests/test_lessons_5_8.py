@@ -210,8 +210,8 @@ def test_removed_techniques_are_not_taught(number):
 def test_detection_figure_is_readable_and_raw_boxes_stand_out_on_the_spacesuit():
     import numpy as np
 
-    from fer_helpers.lesson_tools import RAW_BOX_COLOR, detection_comparison_figure
-    from fer_helpers.recognizer import sample_photo
+    from fer_helpers.faces import sample_photo
+    from fer_helpers.viola_jones import RAW_BOX_COLOR, detection_comparison_figure
 
     photo = sample_photo()
     fig = detection_comparison_figure(photo, [dict(min_neighbors=0), dict()], ncols=2)
@@ -233,7 +233,7 @@ def test_notebook7_loop_labels_the_faces_the_recognizer_finds():
     """The loop written out in notebook 7 and the package's EmotionRecognizer agree on the astronaut photo."""
     import cv2
 
-    from fer_helpers.recognizer import EmotionRecognizer, FaceDetector, sample_photo
+    from fer_helpers.faces import EmotionRecognizer, FaceDetector, sample_photo
     from fer_helpers.training import compile_model
 
     model = compile_model(build_tutorial_cnn(filters=(4, 4, 4), dense_units=8))

@@ -1,4 +1,7 @@
-"""The lesson helpers of fer_helpers.notebook (per-class subsets, callback replay, TensorBoard read-back, lesson-5 model)."""
+"""The lesson helpers of fer_helpers.notebook (per-class subsets, callback replay, TensorBoard read-back, lesson-5 model,
+scratch folders)."""
+
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -84,9 +87,9 @@ def _fake_run(folder):
 def test_lesson5_model_uses_notebook_5s_run(tmp_path, capsys):
     saved = _fake_run(tmp_path / "05_training")
     lesson = notebook.lesson5_model(tmp_path / "05_training", fallback_dir=tmp_path / "quick")
-    assert not lesson.trained_now and lesson.run_dir == tmp_path / "05_training"
+    assert lesson.run_dir == tmp_path / "05_training"
     assert len(lesson.history) == 2 and lesson.model.count_params() == saved.count_params()
-    assert "notebook 5's run" in capsys.readouterr().out
+    assert "05_training (2 epochs logged)" in capsys.readouterr().out
     assert not (tmp_path / "quick").exists()
 
 
@@ -99,11 +102,18 @@ def test_lesson5_model_skips_an_interrupted_run_and_trains_a_quick_one(tmp_path,
     data = FERData(images, labels, usage, source="random.csv")
     lesson = notebook.lesson5_model(tmp_path / "05_training", data=data, fallback_dir=tmp_path / "quick",
                                     verbose=False)
-    assert lesson.trained_now and lesson.run_dir == tmp_path / "quick"
+    assert lesson.run_dir == tmp_path / "quick"
     assert len(lesson.history) == 1 and lesson.model.output_shape == (None, 7)
+    monkeypatch.setattr(notebook, "train", lambda *args, **kwargs: pytest.fail("trained a second time"))
     again = notebook.lesson5_model(tmp_path / "05_training", data=data, fallback_dir=tmp_path / "quick",
                                    verbose=False)
-    assert not again.trained_now and again.run_dir == tmp_path / "quick"  # reused, not trained twice
+    assert again.run_dir == tmp_path / "quick"  # reused, not trained twice
+
+
+def test_scratch_folder_lives_as_long_as_the_kernel(tmp_path):
+    folder = notebook.scratch_folder("fer_test_")
+    assert folder.is_dir() and folder.name.startswith("fer_test_")
+    assert folder in [Path(f.name) for f in notebook.SCRATCH]  # kept alive, deleted at exit (tests/test_faults.py)
 
 
 def test_runs_dir_env_colab_with_and_without_drive_and_checkout(tmp_path, monkeypatch):

@@ -118,3 +118,23 @@ def test_a_file_from_a_newer_keras_loads_without_the_arguments_this_one_lacks(tm
     loaded = load_shipped_model(tmp_path / "newer.keras")
     x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_float32_model_switches_mixed_precision_layers():
+    """What the shipped model went through (scripts/make_model_card.py): a mixed-precision run saved as float32."""
+    import keras
+
+    from fer_helpers.models import build_tutorial_cnn, float32_model
+
+    plain = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
+    assert float32_model(plain) is plain  # already float32: returned unchanged
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_tutorial_cnn(filters=(4, 4, 4), dense_units=8)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in mixed.layers}
+    copy = float32_model(mixed)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    faces = np.random.default_rng(0).integers(0, 256, size=(4, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(copy(faces, training=False), mixed(faces, training=False), atol=0.02)

@@ -8,7 +8,7 @@ import functools
 import cv2
 import numpy as np
 
-from ..recognizer import sample_photo
+from ..faces import sample_photo
 from .core import Exercise, exercise, fail, need_function, need_shape
 
 
