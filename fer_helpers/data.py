@@ -355,18 +355,12 @@ def locate_fer2013(verbose: bool = True) -> Path:
     if verbose and not _FALLBACK_ANNOUNCED:
         _FALLBACK_ANNOUNCED = True
         print("Note: FER2013 is not on this computer, so the notebooks use the embedded data set of drawn faces "
-              f"({display_path(path)}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
+              f"({path}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
               "or FER2013_PATH.")
     return path
 
 
 _FALLBACK_ANNOUNCED = False  # whether locate_fer2013 has said that it falls back to the synthetic set
-
-
-def display_path(path) -> str:
-    """``path`` for messages, with ``~`` for the home folder."""
-    home = str(Path.home())
-    return "~" + str(path)[len(home):] if str(path).startswith(home + os.sep) else str(path)
 
 
 def download_fer2013(handle: str = KAGGLE_DATASET, dest=None) -> Path:

@@ -118,9 +118,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         best = stop.best if stop.best is not None and math.isfinite(stop.best) else None  # None: nothing monitored yet
         write_json(self._training_metadata_path, {"epoch": self._current_epoch, "weights": name, "best": best,
                                                   "best_epoch": stop.best_epoch, "wait": stop.wait})
-        for old in folder.glob("epoch-*.weights.h5"):
-            if old.name != name:
-                old.unlink()
+        for old in set(folder.glob("epoch-*.weights.h5")) - {folder / name}:
+            old.unlink()
 
 
 def backup_state(meta: Path) -> dict:
@@ -260,7 +259,12 @@ def prepare_run(out_dir: Path, config: TrainConfig | None, resume: bool, overrid
         if not (out_dir / CONFIG).exists():
             raise ValueError(f"{out_dir}: no training run to resume there (no {CONFIG}); start a new one")
         config = read_config(out_dir / CONFIG)
-        check_same_settings(given, config, out_dir / CONFIG)
+        saved, given = dataclasses.asdict(config), json.loads(json.dumps(given))  # tuples as the JSON file's lists
+        diffs = [f"{key} {saved[key]!r} in the run, {value!r} given" for key, value in given.items()
+                 if value != saved[key]]
+        if diffs:
+            raise ValueError(f"{out_dir / CONFIG}: a resumed run keeps the settings it started with, and these differ: "
+                             f"{'; '.join(diffs)}. Give the run's own settings (or none), or train into another folder")
     elif (out_dir / BACKUP_DIR).exists() or (out_dir / CSV_LOG).exists():
         raise ValueError(f"{out_dir} already holds a training run: resume it (--resume) or train into another folder")
     for folder in (out_dir, out_dir / BACKUP_DIR):  # what a killed session was writing when it died
@@ -269,20 +273,11 @@ def prepare_run(out_dir: Path, config: TrainConfig | None, resume: bool, overrid
     return config
 
 
-def check_same_settings(given: dict, saved: TrainConfig, path: Path) -> None:
-    """Raise ValueError naming every setting in ``given`` that differs from the run's saved settings."""
-    given, saved = json.loads(json.dumps(given)), json.loads(json.dumps(dataclasses.asdict(saved)))
-    diffs = [f"{key} {saved[key]!r} in the run, {value!r} given" for key, value in given.items() if value != saved[key]]
-    if diffs:
-        raise ValueError(f"{path}: a resumed run keeps the settings it started with, and these differ: "
-                         f"{'; '.join(diffs)}. Give the run's own settings (or none), or train into another folder")
-
-
 def drop_unsaved_epochs(out_dir: Path, completed: int) -> None:
     """Drop the CSV log's rows of epochs after ``completed`` (logged just before a kill, not backed up): they are
     trained again."""
     log_file = out_dir / CSV_LOG
-    log = pd.read_csv(log_file) if log_file.exists() else None
+    log = pd.read_csv(log_file) if completed and log_file.exists() else None
     if log is not None and (log["epoch"] >= completed).any():
         with atomic_path(log_file) as tmp:
             log[log["epoch"] < completed].to_csv(tmp, index=False)
