@@ -74,9 +74,8 @@ def stream_seed(seed: int, start_epoch: int = 0) -> int:
     A resumed session gets a seed of its own, so that it does not replay the first session's shuffles, augmentations
     and dropout masks (BackupAndRestore restores the weights, not the random state).
     """
-    if start_epoch == 0:
-        return int(seed)
-    return int(np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0] % 2**31)
+    state = np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0]
+    return int(seed) if start_epoch == 0 else int(state % 2**31)
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -277,7 +276,7 @@ def drop_unsaved_epochs(out_dir: Path, completed: int) -> None:
     """Drop the CSV log's rows of epochs after ``completed`` (logged just before a kill, not backed up): they are
     trained again."""
     log_file = out_dir / CSV_LOG
-    log = pd.read_csv(log_file) if completed and log_file.exists() else None
+    log = pd.read_csv(log_file) if log_file.exists() else None
     if log is not None and (log["epoch"] >= completed).any():
         with atomic_path(log_file) as tmp:
             log[log["epoch"] < completed].to_csv(tmp, index=False)
