@@ -136,7 +136,7 @@ def _read_header(fh, path: Path) -> list[str]:
 
 
 def _load_csv(path: Path, on_error: str) -> FERData:
-    faces, labels, usage, problems, row = [], [], [], [], None
+    rows, problems, row = [], [], None
     try:
         with (gzip.open if path.suffix.lower() == ".gz" else open)(path, "rt", encoding="utf-8-sig") as fh:
             columns, row = _read_header(fh, path), 0
@@ -144,13 +144,9 @@ def _load_csv(path: Path, on_error: str) -> FERData:
                 if line.isspace():
                     continue
                 try:
-                    face, label, use = _parse_row([f.strip().strip('"') for f in line.split(",")], columns)
+                    rows.append(_parse_row([f.strip().strip('"') for f in line.split(",")], columns))
                 except ValueError as exc:
                     problems.append((row, str(exc)))
-                else:
-                    faces.append(face)
-                    labels.append(label)
-                    usage.append(use)
                 row += 1
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         where = "" if row is None else f" at row {row} (line {row + 2})"
@@ -159,6 +155,7 @@ def _load_csv(path: Path, on_error: str) -> FERData:
     if row == 0:
         raise DataError(f"{path}: the file has a header but no rows")
     _report(path, problems, on_error, row)
+    faces, labels, usage = zip(*rows) if rows else ((), (), ())
     images = np.array(faces, np.uint8).reshape(-1, FACE_SIZE, FACE_SIZE)
     return FERData(images, np.array(labels, np.int64), np.array(usage, "<U11"), str(path), problems)
 
@@ -355,18 +352,12 @@ def locate_fer2013(verbose: bool = True) -> Path:
     if verbose and not _FALLBACK_ANNOUNCED:
         _FALLBACK_ANNOUNCED = True
         print("Note: FER2013 is not on this computer, so the notebooks use the embedded data set of drawn faces "
-              f"({display_path(path)}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
+              f"({path}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
               "or FER2013_PATH.")
     return path
 
 
 _FALLBACK_ANNOUNCED = False  # whether locate_fer2013 has said that it falls back to the synthetic set
-
-
-def display_path(path) -> str:
-    """``path`` for messages, with ``~`` for the home folder."""
-    home = str(Path.home())
-    return "~" + str(path)[len(home):] if str(path).startswith(home + os.sep) else str(path)
 
 
 def download_fer2013(handle: str = KAGGLE_DATASET, dest=None) -> Path:

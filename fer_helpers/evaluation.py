@@ -160,16 +160,6 @@ def format_report(result: EvaluationResult, title: str | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- learning curves
-def _history_frame(history) -> pd.DataFrame:
-    if isinstance(history, (str, os.PathLike)):
-        return pd.read_csv(history)
-    history = history.history if isinstance(getattr(history, "history", None), dict) else history
-    if not isinstance(history, (dict, pd.DataFrame)):
-        raise TypeError(f"learning_curves takes a keras History, a dict of per-epoch lists, a DataFrame or the path "
-                        f"of a CSVLogger file, got {type(history).__name__}")
-    return pd.DataFrame(history)
-
-
 def _epoch_axes(ax, title: str) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel=title.lower(), title=title)
@@ -182,27 +172,28 @@ def learning_curves(history, title: str | None = None):
 
     ``history``: what ``model.fit`` returned, its ``.history`` dict, a DataFrame or a ``CSVLogger`` file.
     """
-    df = _history_frame(history)
-    acc = next((k for k in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy") if k in df), None)
-    missing = [name for name, found in (("loss", "loss" in df), ("accuracy", acc)) if not found]
+    is_path = isinstance(history, (str, os.PathLike))
+    df = pd.read_csv(history) if is_path else pd.DataFrame(getattr(history, "history", history))
+    missing = [name for name in ("loss", "accuracy") if name not in df]
     if missing:
         raise ValueError(f"learning_curves needs the columns loss and accuracy; missing: {', '.join(missing)}; found: "
                          f"{', '.join(df.columns) or 'none'}. Compile the model with metrics=['accuracy']")
-    lr = next((key for key in ("learning_rate", "lr") if key in df), None)  # logged by ReduceLROnPlateau
+    lr = "learning_rate" in df  # logged by ReduceLROnPlateau
     epochs = df["epoch"].to_numpy() + 1 if "epoch" in df else np.arange(1, len(df) + 1)  # CSVLogger counts from 0
     best = epochs[np.nanargmin(df["val_loss"])] if "val_loss" in df else None
-    fig, axes = subplots(1, 2 + bool(lr), figsize=(5.5 * (2 + bool(lr)), 4), squeeze=False)
-    for ax, key, name in zip(axes[0], ("loss", acc), ("Loss", "Accuracy")):
+    fig, axes = subplots(1, 2 + lr, figsize=(5.5 * (2 + lr), 4), squeeze=False)
+    for ax, key in zip(axes[0], ("loss", "accuracy")):
         ax.plot(epochs, df[key], marker="o", ms=3, label="training")
         if f"val_{key}" in df:
             ax.plot(epochs, df[f"val_{key}"], marker="o", ms=3, label="validation")
         if best is not None:
             ax.axvline(best, color="gray", ls=":", lw=1, label=f"best epoch ({best})")
         ax.legend()
-        _epoch_axes(ax, name)
+        _epoch_axes(ax, key.capitalize())
     if lr:
-        axes[0, 2].plot(epochs, df[lr], marker="o", ms=3, color="tab:green")
-        axes[0, 2].set_yscale("log" if df[lr].min() > 0 and df[lr].max() >= 10 * df[lr].min() else "linear")
+        rate = df["learning_rate"]
+        axes[0, 2].plot(epochs, rate, marker="o", ms=3, color="tab:green")
+        axes[0, 2].set_yscale("log" if rate.min() > 0 and rate.max() >= 10 * rate.min() else "linear")
         _epoch_axes(axes[0, 2], "Learning rate")
     if title:
         fig.suptitle(title)
@@ -225,8 +216,7 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
     with figure_context():
         fig, ax = subplots(figsize=(8, 6.5))
         sns.heatmap(data, annot=True, square=True, ax=ax, fmt=".2f" if normalize else "d", cmap="Blues", vmin=0,
-                    vmax=1 if normalize else None,
-                    xticklabels=class_labels(), yticklabels=class_labels(),
+                    vmax=1 if normalize else None, xticklabels=class_labels(), yticklabels=class_labels(),
                     cbar_kws={"label": "share of true class" if normalize else "faces"})
         ax.set(xlabel="predicted emotion", ylabel="true emotion",
                title=title or f"Confusion matrix ({'row-normalised' if normalize else 'counts'})")
@@ -236,7 +226,7 @@ def confusion_matrix_figure(confusion, normalize: bool = False, title: str | Non
     return fig
 
 
-def per_class_figure(result: EvaluationResult, title: str | None = None):
+def per_class_figure(result: EvaluationResult):
     """Grouped bars of precision, recall and F1 per class, with each class's support under its name."""
     df = per_class_report(result)
     x = np.arange(NUM_CLASSES)
@@ -246,15 +236,14 @@ def per_class_figure(result: EvaluationResult, title: str | None = None):
             ax.bar(x + (j - 1) * 0.27, df[metric], 0.27, label=metric)
         ax.set_xticks(x, [f"{name}\n(n={s})" for name, s in zip(class_labels(), df["support"])])
         ax.axhline(result.accuracy, color="gray", ls="--", lw=1, label=f"accuracy {result.accuracy:.1%}")
-        ax.set(ylim=(0, 1.05), ylabel="score", title=title or "Per-class precision, recall and F1")
+        ax.set(ylim=(0, 1.05), ylabel="score", title="Per-class precision, recall and F1")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
     return fig
 
 
-def misclassified_gallery(images, y_true, y_pred, probabilities=None, max_faces: int = 16, ncols: int = 8,
-                          title: str | None = None):
+def misclassified_gallery(images, y_true, y_pred, probabilities=None, max_faces: int = 16, ncols: int = 8):
     """The faces the model got wrong, titled with true and predicted emotion (most confident mistakes first when
     ``probabilities`` are given)."""
     y_true, y_pred = _check_labels(y_true, len(images)), _check_labels(y_pred, len(images))
@@ -275,7 +264,7 @@ def misclassified_gallery(images, y_true, y_pred, probabilities=None, max_faces:
         for ax, face, i in zip(axes, prepare_faces(np.asarray(images)[wrong])[..., 0], wrong):
             pred = class_label(y_pred[i]) + ("" if probabilities is None else f" {probabilities[i, y_pred[i]]:.0%}")
             show_face(ax, face, f"true: {class_label(y_true[i])}\npred: {pred}", color="tab:red")
-        fig.suptitle(title or f"Misclassified faces ({len(wrong)} shown)")
+        fig.suptitle(f"Misclassified faces ({len(wrong)} shown)")
         fig.tight_layout()
     return fig
 
@@ -292,8 +281,7 @@ def _probability_bars(ax, probabilities, truth: int | None = None) -> None:
     ax.set_title(f"pred: {class_label(pred)} {probabilities[pred]:.0%}", fontsize=9)
 
 
-def prediction_grid(model_or_probabilities, images, labels=None, n: int = 8, tta: bool = False,
-                    pairs_per_row: int = 2, title: str | None = None):
+def prediction_grid(model_or_probabilities, images, labels=None, n: int = 8, pairs_per_row: int = 2):
     """The first ``n`` faces, each beside a bar chart of its class probabilities: the predicted class green when
     right, red when wrong (blue without ``labels``), the true class green.
 
@@ -301,7 +289,7 @@ def prediction_grid(model_or_probabilities, images, labels=None, n: int = 8, tta
     """
     faces = prepare_faces(images[:n])[..., 0]
     probs = model_or_probabilities
-    probs = predict_proba(probs, faces, tta=tta) if hasattr(probs, "predict") else np.asarray(probs)[:len(faces)]
+    probs = predict_proba(probs, faces) if hasattr(probs, "predict") else np.asarray(probs)[:len(faces)]
     if probs.shape != (len(faces), NUM_CLASSES):
         raise ValueError(f"probabilities must have {len(faces)} rows of 7, got {np.shape(model_or_probabilities)}")
     truth = None if labels is None else _check_labels(labels[:len(faces)], len(faces))
@@ -311,8 +299,6 @@ def prediction_grid(model_or_probabilities, images, labels=None, n: int = 8, tta
         for k in range(len(faces)):
             show_face(axes[2 * k], faces[k], "" if truth is None else f"true: {class_label(truth[k])}")
             _probability_bars(axes[2 * k + 1], probs[k], None if truth is None else truth[k])
-        if title:
-            fig.suptitle(title)
         fig.tight_layout()
     return fig
 
@@ -352,13 +338,12 @@ def grad_cams(model, faces, class_indices=None, layer_name: str | None = None) -
     return np.clip([cv2.resize(cam, (x.shape[2], x.shape[1])) for cam in cams], 0, 1).astype(np.float32)
 
 
-def grad_cam_figure(model, faces, labels=None, layer_name: str | None = None, max_faces: int = 8,
-                    title: str | None = None):
-    """Each face (top row) and its Grad-CAM heatmap for the predicted class laid over it (bottom row)."""
-    x = prepare_faces(faces[:max_faces])
+def grad_cam_figure(model, faces, labels=None):
+    """The first 8 faces (top row) and their Grad-CAM heatmaps for the predicted class laid over them (bottom row)."""
+    x = prepare_faces(faces[:8])
     probs = predict_proba(model, x)
     preds = probs.argmax(axis=1)
-    cams = grad_cams(model, x, preds, layer_name)
+    cams = grad_cams(model, x, preds)
     with figure_context():
         fig, axes = face_axes(2 * len(x), len(x), (2.0, 2.4))  # faces on top, heatmaps below
         for k, (top, bottom) in enumerate(zip(axes, axes[len(x):])):
@@ -366,7 +351,7 @@ def grad_cam_figure(model, faces, labels=None, layer_name: str | None = None, ma
             show_face(top, x[k, ..., 0], f"{true}pred: {class_label(preds[k])} {probs[k, preds[k]]:.0%}")
             show_face(bottom, x[k, ..., 0], f"why {class_label(preds[k])}?")
             bottom.imshow(cams[k], cmap="jet", alpha=0.45, vmin=0, vmax=1)
-        fig.suptitle(title or f"Grad-CAM on layer {layer_name or last_conv_layer_name(model)}")
+        fig.suptitle(f"Grad-CAM on layer {last_conv_layer_name(model)}")
         fig.tight_layout()
     return fig
 

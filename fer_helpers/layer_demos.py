@@ -43,23 +43,16 @@ def conv_layer(kernels, padding: str = "same", name: str | None = None) -> keras
     """A ``Conv2D`` without bias for one-channel images whose filters are ``kernels`` (a name, an array, or a list)."""
     if isinstance(kernels, str) or (not isinstance(kernels, (list, tuple)) and np.ndim(kernels) == 2):
         kernels = [kernels]
-    ks = [kernel(k) for k in kernels]
-    if not ks:
-        raise ValueError("give at least one kernel")
-    if any(k.shape != ks[0].shape for k in ks):
-        raise ValueError(f"all kernels must have the same size, got {[k.shape for k in ks]}")
-    layer = keras.layers.Conv2D(len(ks), ks[0].shape[0], padding=padding, use_bias=False, name=name)
+    ks = np.stack([kernel(k) for k in kernels], axis=-1)  # a ValueError unless there are kernels, all of one size
+    layer = keras.layers.Conv2D(ks.shape[-1], ks.shape[0], padding=padding, use_bias=False, name=name)
     layer.build((None, None, None, 1))
-    layer.set_weights([np.stack(ks, axis=-1)[:, :, None, :]])  # (height, width, in_channels=1, filters)
+    layer.set_weights([ks[:, :, None, :]])  # (height, width, in_channels=1, filters)
     return layer
 
 
 def apply_layer(layer, batch, training: bool = False) -> np.ndarray:
     """Run a Keras layer on a batch, ``(N, H, W, C)`` images or ``(N, features)``, in training or inference mode."""
-    batch = np.asarray(batch, dtype=np.float32)
-    if batch.ndim < 2:
-        raise ValueError(f"a batch has at least 2 dimensions (N, ...), got shape {batch.shape}")
-    return np.asarray(layer(batch, training=training))
+    return np.asarray(layer(np.asarray(batch, dtype=np.float32), training=training))
 
 
 def apply_to_image(layer, image, training: bool = False) -> np.ndarray:
@@ -91,9 +84,6 @@ def channel_stats(arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
 def feature_maps(model, face, layer_names: Sequence[str]) -> dict[str, np.ndarray]:
     """Outputs of the named layers of ``model`` for one raw face, each without the batch axis, in inference mode."""
     names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
-    known = [layer.name for layer in model.layers]
-    if set(names) - set(known):
-        raise ValueError(f"model {model.name!r} has no layer(s) {sorted(set(names) - set(known))}; its layers: {known}")
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
     outputs = probe(prepare_faces([np.asarray(face)]).astype(np.float32), training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -141,7 +131,7 @@ def feature_map_figure(face, maps: Mapping[str, np.ndarray], n_maps: int = 8, si
 
 
 def image_row(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, size: float = 2.2,
-              colorbar: bool = True, shared_scale: bool = False):
+              shared_scale: bool = False):
     """A row of 2-D images with titles (see :func:`show`); ``shared_scale``: one scale for all float images."""
     images = [np.asarray(i)[..., 0] if np.ndim(i) == 3 and np.shape(i)[-1] == 1 else np.asarray(i) for i in images]
     titles = [""] * len(images) if titles is None else list(titles)
@@ -149,12 +139,12 @@ def image_row(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
         raise ValueError(f"expected one or more 2-D images, got shapes {[i.shape for i in images]}")
     if len(titles) != len(images):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
-    fig, axes = plt.subplots(1, len(images), figsize=((size + 0.4 * colorbar) * len(images), size + 0.4),
+    fig, axes = plt.subplots(1, len(images), figsize=((size + 0.4) * len(images), size + 0.4),
                              squeeze=False)
     scale = max((float(np.abs(i).max()) for i in images if i.dtype != np.uint8), default=0.0) if shared_scale else 0.0
     for ax, image, title in zip(axes[0], images, titles):
         shown = show(ax, image, title, scale)
-        if colorbar and image.dtype != np.uint8:
+        if image.dtype != np.uint8:
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig

@@ -67,7 +67,8 @@ def save_architecture_and_weights(model, json_path, weights_path=None) -> tuple[
     weights_path = Path(weights_path or default_weights_path(json_path))
     if not weights_path.name.lower().endswith(WEIGHTS_SUFFIX):
         raise ValueError(f"weights file {weights_path} must end in '{WEIGHTS_SUFFIX}' (Keras 3 requires it)")
-    atomic.write_text(json_path, model.to_json(indent=2))
+    with atomic.atomic_path(json_path) as tmp:
+        tmp.write_text(model.to_json(indent=2), encoding="utf-8")
     with atomic.atomic_path(weights_path) as tmp:
         model.save_weights(tmp)
     return json_path, weights_path

@@ -147,11 +147,11 @@ _NECK = np.array([-0.45 + 0.9j, 0.45 + 0.9j, 0.5 + 1.6j, 1.6 + 1.9j, 1.7 + 2.6j,
 class _Scene(list):
     """Shapes in drawing order: (points in face units, gray value, line thickness; 0 fills the polygon)."""
 
-    def fill(self, z, value: float) -> None:
-        self.append((np.asarray(z, np.complex128), value, 0))
-
-    def line(self, z, value: float, thickness: int) -> None:
+    def line(self, z, value: float, thickness: int = 0) -> None:
+        """Add a polyline ``thickness`` canvas pixels wide, or a filled polygon when ``thickness`` is 0."""
         self.append((np.asarray(z, np.complex128), value, thickness))
+
+    fill = line  # fill(z, value): a filled polygon
 
     def render(self, f: SimpleNamespace) -> np.ndarray:
         """Map the shapes to canvas pixels (rotate, scale, move the face centre to ``f.center``), draw, shrink."""

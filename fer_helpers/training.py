@@ -74,9 +74,8 @@ def stream_seed(seed: int, start_epoch: int = 0) -> int:
     A resumed session gets a seed of its own, so that it does not replay the first session's shuffles, augmentations
     and dropout masks (BackupAndRestore restores the weights, not the random state).
     """
-    if start_epoch == 0:
-        return int(seed)
-    return int(np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0] % 2**31)
+    state = np.random.SeedSequence([int(seed), int(start_epoch)]).generate_state(1)[0]
+    return int(seed) if start_epoch == 0 else int(state % 2**31)
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -118,9 +117,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         best = stop.best if stop.best is not None and math.isfinite(stop.best) else None  # None: nothing monitored yet
         write_json(self._training_metadata_path, {"epoch": self._current_epoch, "weights": name, "best": best,
                                                   "best_epoch": stop.best_epoch, "wait": stop.wait})
-        for old in folder.glob("epoch-*.weights.h5"):
-            if old.name != name:
-                old.unlink()
+        for old in set(folder.glob("epoch-*.weights.h5")) - {folder / name}:
+            old.unlink()
 
 
 def backup_state(meta: Path) -> dict:
@@ -260,22 +258,18 @@ def prepare_run(out_dir: Path, config: TrainConfig | None, resume: bool, overrid
         if not (out_dir / CONFIG).exists():
             raise ValueError(f"{out_dir}: no training run to resume there (no {CONFIG}); start a new one")
         config = read_config(out_dir / CONFIG)
-        check_same_settings(given, config, out_dir / CONFIG)
+        saved, given = dataclasses.asdict(config), json.loads(json.dumps(given))  # tuples as the JSON file's lists
+        diffs = [f"{key} {saved[key]!r} in the run, {value!r} given" for key, value in given.items()
+                 if value != saved[key]]
+        if diffs:
+            raise ValueError(f"{out_dir / CONFIG}: a resumed run keeps the settings it started with, and these differ: "
+                             f"{'; '.join(diffs)}. Give the run's own settings (or none), or train into another folder")
     elif (out_dir / BACKUP_DIR).exists() or (out_dir / CSV_LOG).exists():
         raise ValueError(f"{out_dir} already holds a training run: resume it (--resume) or train into another folder")
     for folder in (out_dir, out_dir / BACKUP_DIR):  # what a killed session was writing when it died
         sweep_temporaries(folder)
     write_json(out_dir / CONFIG, dataclasses.asdict(config))
     return config
-
-
-def check_same_settings(given: dict, saved: TrainConfig, path: Path) -> None:
-    """Raise ValueError naming every setting in ``given`` that differs from the run's saved settings."""
-    given, saved = json.loads(json.dumps(given)), json.loads(json.dumps(dataclasses.asdict(saved)))
-    diffs = [f"{key} {saved[key]!r} in the run, {value!r} given" for key, value in given.items() if value != saved[key]]
-    if diffs:
-        raise ValueError(f"{path}: a resumed run keeps the settings it started with, and these differ: "
-                         f"{'; '.join(diffs)}. Give the run's own settings (or none), or train into another folder")
 
 
 def drop_unsaved_epochs(out_dir: Path, completed: int) -> None:

@@ -266,7 +266,7 @@ def test_learning_curves_from_history_dataframe_and_csv(trained):
     assert list(fig.axes[0].get_lines()[0].get_xdata()) == [1, 2]  # CSVLogger epochs count from 0
 
     assert len(ev.learning_curves(logged.drop(columns="learning_rate")).axes) == 2  # no learning rate logged
-    fig = ev.learning_curves({"loss": [1.0, 0.5, 0.4], "acc": [0.3, 0.5, 0.6]})  # old name, no validation
+    fig = ev.learning_curves({"loss": [1.0, 0.5, 0.4], "accuracy": [0.3, 0.5, 0.6]})  # no validation
     assert len(fig.axes) == 2 and len(fig.axes[1].get_lines()) == 1
 
 
@@ -278,7 +278,7 @@ def test_learning_curves_missing_columns(tmp_path):
         ev.learning_curves({"val_loss": [1.0]})
     with pytest.raises(FileNotFoundError):
         ev.learning_curves(tmp_path / "nope.csv")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         ev.learning_curves(42)
 
 

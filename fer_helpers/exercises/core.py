@@ -33,8 +33,7 @@ def need(answer, kind, what: str):
 
 def need_function(answer, signature: str):
     """Fail unless `answer` is a function (the learner passes the function itself, not its result)."""
-    if not callable(answer):
-        fail(f"expected a function {signature}, got a {type(answer).__name__}")
+    need(answer, Callable, f"a function {signature}")
 
 
 def need_shape(array, shape: tuple, advice: str) -> np.ndarray:
@@ -158,12 +157,9 @@ def load_progress() -> dict[str, str]:
     if not path.exists():
         return {}
     try:
-        passed = json.loads(path.read_text(encoding="utf-8"))["passed"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        return {str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8"))["passed"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{path}: not a readable progress file ({error!r}); delete it to start afresh") from error
-    if not isinstance(passed, dict):
-        raise ValueError(f"{path}: 'passed' is not a table; delete the file to start afresh")
-    return {str(k): str(v) for k, v in passed.items()}
 
 
 def record_pass(exercise_id: str) -> None:
