@@ -10,10 +10,6 @@ import os
 import sys
 
 
-#: fer_helpers.augment.WARPS, repeated here so that parsing arguments does not import Keras (a test keeps them equal)
-WARPS = ("bicubic", "bilinear", "chained")
-
-
 def _quiet_tensorflow() -> None:
     """Keep TensorFlow's, oneDNN's and absl's start-up lines off stderr (set before TensorFlow is imported)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -125,9 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-smoothing", type=_finite_float, default=0.0)
     s.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     s.add_argument("--augment", default="default", help="augmentation preset: none, light, default or strong")
-    s.add_argument("--warp", choices=WARPS, default="bicubic",
-                   help="how augmentation resamples: one bicubic (default) or bilinear warp per face, or chained "
-                        "Keras layers (RandomRotation, RandomTranslation, RandomZoom: three resamplings, blurrier)")
     s.add_argument("--patience", type=_count, default=10, help="EarlyStopping patience in epochs")
     s.add_argument("--seed", type=_count, default=0)
     s.add_argument("--deterministic", action="store_true", help="op determinism (slower; same seed -> same weights)")

@@ -76,15 +76,13 @@ def class_weights(labels, method: str = "balanced", max_weight: float | None = 1
 
 
 def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, augment=None, seed: int = 0,
-                 sample_weights: dict[int, float] | None = None, drop_remainder: bool = False,
-                 warp: str = "bicubic"):
+                 sample_weights: dict[int, float] | None = None, drop_remainder: bool = False):
     """A ``tf.data.Dataset`` of ``(faces, one_hot_labels[, sample_weights])`` batches.
 
     ``images``: ``(N, 48, 48)`` or ``(N, 48, 48, 1)`` uint8 (0..255; the model rescales). ``augment``: a preset
     name (``"light"``, ``"default"``, ...), an :class:`~fer_helpers.augment.AugmentConfig`, a Keras layer, or None;
     it runs on whole batches inside the pipeline (``training=True``), so every epoch sees new variations while the
-    model trains on the previous batch (``prefetch``). ``warp`` says how a preset or config resamples (see
-    :func:`fer_helpers.augment.build_augmentation`): by default with one bicubic warp per face.
+    model trains on the previous batch (``prefetch``).
 
     The augmentation map runs one batch at a time (``num_parallel_calls=None``). The Keras layers keep their random
     state in a variable, and parallel calls read it concurrently: some batches then repeat another batch's random
@@ -105,7 +103,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    layer = _augmentation_layer(augment, seed, warp)
+    layer = _augmentation_layer(augment, seed)
     if layer is not None:
         def apply(x, *rest):
             return (layer(tf.cast(x, tf.float32), training=True), *rest)
@@ -116,7 +114,7 @@ def make_dataset(images, labels, batch_size: int = 64, shuffle: bool = True, aug
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augmentation_layer(augment, seed, warp):
+def _augmentation_layer(augment, seed):
     if augment is None or augment == "none":
         return None
     from . import augment as aug
@@ -124,7 +122,7 @@ def _augmentation_layer(augment, seed, warp):
     if isinstance(augment, str):
         augment = aug.get_preset(augment)
     if isinstance(augment, aug.AugmentConfig):
-        return aug.build_augmentation(augment, seed=seed, warp=warp)
+        return aug.build_augmentation(augment, seed=seed)
     return augment  # already a layer
 
 
@@ -348,7 +346,6 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: bool = False
     augment: str = "default"
-    warp: str = "bicubic"  # how augmentation resamples: one bicubic warp; "chained" = one Keras layer per transform
     patience: int = 10
     lr_patience: int = 4  # ReduceLROnPlateau: flat epochs before the learning rate is halved
     seed: int = 0
@@ -390,18 +387,16 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'plateau', 'cosine' or 'constant', got {self.schedule!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
-        from .augment import WARPS
-
-        if self.warp not in WARPS:
-            raise ValueError(f"warp must be one of {list(WARPS)}, got {self.warp!r}")
         if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(f"precision must be float32, mixed_bfloat16 or mixed_float16, got {self.precision!r}")
         if self.init_from is not None and not Path(self.init_from).is_file():
             raise ValueError(f"init_from: no model file at {self.init_from}")
 
 
-#: Settings of runs saved before distillation and weight averaging were removed, with their "off" values
-_REMOVED_SETTINGS = {"average_epochs": 0, "teachers": [], "distill_weight": 0.5, "teacher_tta": False}
+#: Settings of runs saved before distillation, weight averaging and the single-warp augmentation were removed, with
+#: their "off" values
+_REMOVED_SETTINGS = {"average_epochs": 0, "teachers": [], "distill_weight": 0.5, "teacher_tta": False,
+                     "warp": "chained"}
 
 
 def _read_config(config_file: Path) -> TrainConfig:
@@ -424,7 +419,6 @@ def _read_config(config_file: Path) -> TrainConfig:
     if unknown:
         raise ValueError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} {unknown}; known: "
                          f"{sorted(known)}")
-    saved.setdefault("warp", "chained")  # runs saved before the field existed augmented with chained layers
     config = TrainConfig(**saved)
     try:
         config.validate()
@@ -554,7 +548,7 @@ def train(data, out_dir, config: TrainConfig | None = None, resume: bool = False
     train_set, val_set = _split_data(data, config.val_fraction, config.seed)
     weights = class_weights(train_set.labels) if config.class_weights else None
     train_ds = make_dataset(train_set.images, train_set.labels, config.batch_size, shuffle=True,
-                            augment=config.augment, seed=seed, sample_weights=weights, warp=config.warp)
+                            augment=config.augment, seed=seed, sample_weights=weights)
     val_ds = make_dataset(val_set.images, val_set.labels, max(config.batch_size, 256), shuffle=False)
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
@@ -636,7 +630,7 @@ def train_cli(args) -> int:
                          learning_rate=args.learning_rate, schedule=args.schedule, optimizer=args.optimizer,
                          warmup_epochs=args.warmup_epochs,
                          label_smoothing=args.label_smoothing, class_weights=args.class_weights,
-                         augment=args.augment, warp=args.warp, patience=args.patience, seed=args.seed,
+                         augment=args.augment, patience=args.patience, seed=args.seed,
                          deterministic=args.deterministic, val_fraction=args.val_fraction,
                          precision=args.precision, init_from=args.init_from,
                          model_kwargs={"filters": args.filters} if args.filters else {})

@@ -201,11 +201,12 @@ def _filters(recipe: dict) -> list[int]:
     return list(recipe.get("model_kwargs", {}).get("filters", default))
 
 
-#: How each stage's augmentation resampled (runs saved before ``TrainConfig.warp`` existed used the chained layers)
+#: How each stage's augmentation resampled: the chained Keras layers, or (runs of commit ee7f1ef and before, whose
+#: ``TrainConfig.warp`` chose it) one warp per face by the since removed ``RandomAffine`` layer
 _WARP_TEXT = {
-    "chained": "applied with chained Keras layers (`--warp chained`: one resampling per transform, blurred faces)",
-    "bilinear": "applied with one bilinear warp per face (`--warp bilinear`)",
-    "bicubic": "applied with one bicubic warp per face (`--warp bicubic`, sharp training faces)",
+    "chained": "applied with chained Keras layers (one resampling per transform, blurred faces)",
+    "bilinear": "applied with one bilinear warp per face (`--warp bilinear` of commit ee7f1ef)",
+    "bicubic": "applied with one bicubic warp per face (`--warp bicubic` of commit ee7f1ef, sharp training faces)",
 }
 
 
@@ -326,7 +327,8 @@ def _card(info, report) -> str:
     warps = [st["recipe"].get("warp", "chained") for st in info["stages"]]
     why_warp = ("\nThe earlier stages augmented with chained Keras layers, which resample each face once per transform "
                 "and blur it (lesson 4, section 6); the last stage retrains on sharp faces with one bicubic warp "
-                "(`fer_helpers.augment.RandomAffine`). `python scripts/blur_sensitivity.py MODEL` shows the "
+                "(`RandomAffine`, removed from the package since; `git checkout ee7f1ef` has it). "
+                "`python scripts/blur_sensitivity.py MODEL` shows the "
                 "difference: a model trained on the blurred faces scores higher when the PublicTest faces are "
                 "blurred on purpose, the shipped one lower.\n" if "chained" in warps and warps[-1] != "chained"
                 else "")
