@@ -76,8 +76,8 @@ class AugmentationExplorer(widgets.VBox):
         self.code = widgets.HTML()
         c = self.controls
         flips = widgets.HBox([c["horizontal_flip"], c["vertical_flip"]])
-        settings = [self.preset, *list(c.values())[:4], self.brightness_on, c["brightness_range"], flips,
-                    c["fill_mode"], c["cval"], resample]
+        settings = [self.preset, c["width_shift_range"], c["height_shift_range"], c["rotation_range"], c["zoom_range"],
+                    self.brightness_on, c["brightness_range"], flips, c["fill_mode"], c["cval"], resample]
         rows = [widgets.HBox([widgets.HTML(f"<b>{title}</b>", layout=widgets.Layout(width="90px")), row])
                 for title, row in zip(titles, self.rows)]
         super().__init__([*settings, widgets.HTML("<i>column 1: original; the others: augmented</i>"), *rows,
@@ -94,7 +94,8 @@ class AugmentationExplorer(widgets.VBox):
 
     def set_config(self, config) -> None:
         """Move the controls to ``config`` (an :class:`AugmentConfig` or a preset name) and redraw once."""
-        config, self._busy = get_preset(config), True
+        config = get_preset(config)
+        self._busy = True  # one redraw at the end, not one per control
         for name, control in self.controls.items():
             if getattr(config, name) is not None:
                 control.value = getattr(config, name)
@@ -117,9 +118,11 @@ class AugmentationExplorer(widgets.VBox):
             return
         self.controls["brightness_range"].disabled = not self.brightness_on.value
         self.controls["cval"].disabled = self.controls["fill_mode"].value != "constant"
-        config, self._busy = self.config, True
+        config = self.config
         for image, row in zip(self.rows, augment_grid(self.faces, config, self.n_per_face, self.seed)):
             image.value = _png(row, self.scale)
         code = config_code(config)
+        self.code.value = f"<code>{html.escape(code)}</code>"
+        self._busy = True  # showing the matching preset must not apply it again
         self.preset.value = next((name for name, p in PRESETS.items() if config_code(p) == code), "custom")
-        self.code.value, self._busy = f"<code>{html.escape(code)}</code>", False
+        self._busy = False
