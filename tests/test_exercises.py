@@ -19,7 +19,7 @@ from fer_helpers.exercises.core import lesson_texts, tiny_model
 from fer_helpers.exercises.lesson5 import HISTORIES
 from fer_helpers.exercises.lesson6 import Y_PRED, Y_TRUE
 from fer_helpers.notebook import runs_dir
-from fer_helpers.recognizer import sample_photo
+from fer_helpers.faces import sample_photo
 
 ALL = all_exercises()
 BY_ID = {exercise.id: exercise for exercise in ALL}
