@@ -352,7 +352,7 @@ def locate_fer2013(verbose: bool = True) -> Path:
     if verbose and not _FALLBACK_ANNOUNCED:
         _FALLBACK_ANNOUNCED = True
         print("Note: FER2013 is not on this computer, so the notebooks use the embedded data set of drawn faces "
-              f"({path}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
+              f"({path.name}).\nTo use FER2013, see notebook 0: download_fer2013(), a copy in data/, "
               "or FER2013_PATH.")
     return path
 

@@ -84,7 +84,7 @@ def channel_stats(arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
 def feature_maps(model, face, layer_names: Sequence[str]) -> dict[str, np.ndarray]:
     """Outputs of the named layers of ``model`` for one raw face, each without the batch axis, in inference mode."""
     names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
     outputs = probe(prepare_faces([np.asarray(face)]).astype(np.float32), training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return {n: np.asarray(o)[0] for n, o in zip(names, outputs)}
