@@ -113,7 +113,8 @@ checks = {
     "setup mounted Drive": all("MyDrive/fer-tutorial" in text for text in out.values()),
     "notebook 5 trained into Drive": (drive / "runs" / "05_training" / "best_model.keras").is_file(),
     "notebook 5 said how to get a GPU": "Change runtime type" in out["05_training_with_callbacks.ipynb"],
-    "notebook 6 found notebook 5's run on Drive": "using notebook 5's run" in out["06_evaluation.ipynb"],
+    "notebook 6 found notebook 5's run on Drive":
+        "using the best model of " + (drive / "runs" / "05_training").as_posix() in out["06_evaluation.ipynb"],
     "notebook 7: upload cancelled": "the upload was cancelled" in out["07_photos_and_webcam.ipynb"],
     "notebook 7: camera denied": "NotAllowedError: Permission denied" in out["07_photos_and_webcam.ipynb"],
 }
