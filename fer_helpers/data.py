@@ -89,8 +89,10 @@ class FERData:
 def parse_pixels(text: str) -> np.ndarray:
     """One row's 2,304 space-separated pixel values as uint8; a ValueError saying what is wrong with them."""
     try:
-        values = np.fromstring(text, dtype=np.int64, sep=" ")
-    except ValueError:
+        with warnings.catch_warnings():  # NumPy < 2 warns (DeprecationWarning) where NumPy 2 raises ValueError
+            warnings.simplefilter("error", DeprecationWarning)
+            values = np.fromstring(text, dtype=np.int64, sep=" ")
+    except (ValueError, DeprecationWarning):
         values = None
     if values is None or "+" in text or "-" in text:  # NumPy reads signs, which no pixel value has
         bad = [t for t in text.split() if not (t.isascii() and t.isdigit())] or [text[:20]]
