@@ -37,7 +37,7 @@ def load_shipped_model(path):
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False)
+        return static_input(keras.models.load_model(path, compile=False))
     except (TypeError, ValueError) as exc:
         if "argument" not in str(exc):
             raise
@@ -47,7 +47,25 @@ def load_shipped_model(path):
         with zipfile.ZipFile(copy, "w") as dst:
             for item in src.infolist():
                 dst.writestr(item, json.dumps(config) if item.filename == "config.json" else src.read(item.filename))
-        return keras.models.load_model(copy, compile=False)
+        return static_input(keras.models.load_model(copy, compile=False))
+
+
+def static_input(model):
+    """``model``, or where this Keras's CenterCrop takes no faces of unknown size (Keras 3.10) its layers on 48x48
+    faces (ten-crop then needs a newer Keras)."""
+    import keras
+    import numpy as np
+
+    if tuple(model.input_shape[1:3]) != (None, None):
+        return model
+    try:
+        model.predict_on_batch(np.zeros((1, 48, 48, 1), "float32"))
+        return model
+    except ValueError as exc:
+        if "static spatial shape" not in str(exc):
+            raise
+    faces = keras.Input((48, 48, 1), name="face")
+    return keras.Model(faces, model(faces), name=model.name)
 
 
 def known_arguments_only(node):

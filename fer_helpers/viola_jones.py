@@ -263,4 +263,6 @@ def detection_explorer(image):
                                    min_size=(10, min(to_bgr(image).shape[:2]), 2))
     for slider in explorer.children[:-1]:
         slider.continuous_update = False
+    if explorer.result is None:  # older ipywidgets draw on the first change only
+        explorer.update()
     return explorer
