@@ -6,6 +6,7 @@ Each command's work lives in the module that owns it; this file only parses argu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
@@ -21,18 +22,25 @@ COMMANDS = {"info": ("data", "info_cli"), "make-sample": ("data", "make_sample_c
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 pointed at /dev/null: its C++ start-up lines ignore log levels."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+@contextlib.contextmanager
+def stderr_silenced():
+    """File descriptor 2 sent to /dev/null, where TensorFlow's C++ start-up lines go whatever the log level."""
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401  (here, not at the top: --help and make-sample need no TensorFlow)
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow without its start-up lines."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with stderr_silenced():
+        import tensorflow  # noqa: F401  (here, not at the top: --help and make-sample need no TensorFlow)
 
 
 def number(kind, minimum: float):

@@ -336,6 +336,15 @@ def _find_in(folder: Path) -> Path | None:
     return min([*folder.rglob("fer2013.csv"), *folder.rglob("fer2013.csv.gz")], default=None)
 
 
+#: The folder of this series on Google Drive, inside ``MyDrive``.
+DRIVE_FOLDER = "fer-tutorial"
+
+
+def colab_content() -> Path:
+    """Colab's working folder, ``/content`` (``$FER_COLAB_CONTENT`` moves it, for tests)."""
+    return Path(os.environ.get("FER_COLAB_CONTENT", "/content"))
+
+
 def locate_fer2013(verbose: bool = True) -> Path:
     """FER2013's path: ``$FER2013_PATH``, else a copy in ``data/`` (here, one folder up, in the repository, in
     ``MyDrive/fer-tutorial`` on Colab) or :func:`download_fer2013`'s download; else the embedded synthetic set."""
@@ -344,7 +353,7 @@ def locate_fer2013(verbose: bool = True) -> Path:
         if not path.exists():
             raise FileNotFoundError(f"FER2013_PATH is set to {path}, which does not exist")
         return path
-    drive = Path(os.environ.get("FER_COLAB_CONTENT", "/content")) / "drive" / "MyDrive" / "fer-tutorial"
+    drive = colab_content() / "drive" / "MyDrive" / DRIVE_FOLDER
     downloads = [cache / "datasets" / KAGGLE_DATASET for cache in (kagglehub_cache_dir(), drive / "kagglehub")]
     for folder in [Path.cwd() / "data", Path.cwd().parent / "data", repo_root() / "data", drive / "data", *downloads]:
         if folder.is_dir() and (found := _find_in(folder)):

@@ -8,7 +8,6 @@ Every notebook's setup cell ends with::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
@@ -22,15 +21,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data import load_fer2013, locate_fer2013, repo_root
+from .cli import stderr_silenced
+from .data import DRIVE_FOLDER, colab_content, load_fer2013, locate_fer2013, repo_root
 from .training import BACKUP_DIR, BEST_MODEL, CSV_LOG, train
 
 #: GitHub ``owner/name`` of this repository, where every "Open in Colab" badge points (scripts/set_colab_repo.py
 #: rewrites this line for a fork).
 GITHUB_REPO = "fer-tutorial/fer-tutorial"
 BRANCH = "main"
-#: The folder of this series on Google Drive, inside ``MyDrive``.
-DRIVE_FOLDER = "fer-tutorial"
 #: Notebook 5's run folder inside :func:`runs_dir`.
 LESSON5_RUN = "05_training"
 #: What :func:`lesson5_model` trains when notebook 5's run is missing: notebook 5's fast-mode run.
@@ -55,19 +53,6 @@ class NotebookEnv:
     def pick(self, fast, full):
         """``fast`` in fast mode (CI, ``FER_FAST=1``), else ``full``: e.g. ``EPOCHS = env.pick(3, 40)``."""
         return fast if self.fast else full
-
-
-@contextlib.contextmanager
-def stderr_silenced():
-    """File descriptor 2 sent to /dev/null, where TensorFlow's C++ start-up lines go."""
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -103,11 +88,6 @@ def setup(seed: int = 42, fast: bool | None = None, verbose: bool = True, mount_
 
 
 # ------------------------------------------------------------------------------------------------------------ Colab
-def colab_content() -> Path:
-    """Colab's working folder, ``/content`` (``$FER_COLAB_CONTENT`` moves it, for tests)."""
-    return Path(os.environ.get("FER_COLAB_CONTENT", "/content"))
-
-
 def drive_dir() -> Path | None:
     """``MyDrive/fer-tutorial`` on Colab once Google Drive is mounted (created if missing), else None."""
     my_drive = colab_content() / "drive" / "MyDrive"
