@@ -3,7 +3,7 @@
     python benchmarks/bench_realtime.py [--frames 100] [--model PATH]
 
 Uses the shipped pretrained model when it loads, else an untrained network of the same architecture
-(``build_default_cnn``: the same speed). The frame is scikit-image's astronaut portrait on a 640x480 canvas (one face
+(``build_vgg_cnn``: the same speed). The frame is scikit-image's astronaut portrait on a 640x480 canvas (one face
 of about 95 px). Prints the frames per second of the whole pipeline (``EmotionRecognizer.predict``, ``annotate`` and
 the FPS counter) for the photo settings of ``FaceDetector`` and for the webcam settings of notebook 7; target: >= 30
 frames/s on 2 CPU cores. "per CPU-second" divides the frames by the CPU time of this process: the rate one otherwise
@@ -47,9 +47,9 @@ def load_model(path: str | None):
 
         return load_pretrained(), "the pretrained model"
     except Exception as exc:  # not loadable here: same architecture, untrained
-        from fer_helpers.models import build_default_cnn
+        from fer_helpers.models import build_vgg_cnn
 
-        return build_default_cnn(), f"untrained build_default_cnn() (pretrained: {type(exc).__name__})"
+        return build_vgg_cnn(), f"untrained build_vgg_cnn() (pretrained: {type(exc).__name__})"
 
 
 def frames_per_second(recognizer: EmotionRecognizer, frame: np.ndarray, frames: int) -> tuple[float, float, float]:

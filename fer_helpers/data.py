@@ -28,7 +28,7 @@ KAGGLE_DATASET = "deadskull7/fer2013"
 MAX_LINE = 1 << 20  # characters; a FER2013 row has about 9,300, so a longer line is not FER2013
 #: The synthetic sample committed with the project: ``make_sample(SAMPLE_CSV, SAMPLE_PER_CLASS, SAMPLE_SEED)``.
 SAMPLE_CSV = Path(__file__).resolve().parent.parent / "data" / "fer2013_synthetic_sample.csv"
-SAMPLE_PER_CLASS, SAMPLE_SEED = 30, 0
+SAMPLE_PER_CLASS, SAMPLE_SEED = 200, 0
 #: Faces per class of the embedded synthetic data set that :func:`locate_fer2013` falls back to.
 EMBEDDED_PER_CLASS = 400
 

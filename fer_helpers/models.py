@@ -2,7 +2,7 @@
 
 Both take raw faces, ``(N, 48, 48, 1)`` with values 0..255, and scale them with a ``Rescaling(1/255)`` first layer, so
 the scaling is saved with the model. :func:`build_tutorial_cnn` is the classic FER2013 tutorial network;
-:func:`build_default_cnn` is the VGG-style network of the pretrained model.
+:func:`build_vgg_cnn` is the VGG-style network of the pretrained model.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def build_tutorial_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES, 
     return keras.Model(inputs, classifier_head(x, dense_units, dense_dropout, "dense", num_classes), name=name)
 
 
-def build_default_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
+def build_vgg_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
                       filters: Sequence[int] = (32, 64, 128, 256), convs_per_block: Sequence[int] = (1, 2, 2, 2),
                       dropout: Sequence[float] = (0.1, 0.2, 0.3, 0.4), head_units: int = 256,
                       head_dropout: float = 0.5, weight_decay: float = 0.0, name: str = "fer_vgg") -> keras.Model:
@@ -72,11 +72,11 @@ def build_default_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
     return keras.Model(inputs, classifier_head(x, head_units, head_dropout, "head", num_classes), name=name)
 
 
-MODEL_BUILDERS = {"tutorial": build_tutorial_cnn, "default": build_default_cnn}
+MODEL_BUILDERS = {"tutorial": build_tutorial_cnn, "vgg": build_vgg_cnn}
 
 
 def build_model(name: str, **kwargs) -> keras.Model:
-    """Build a model by name: ``"tutorial"`` or ``"default"``."""
+    """Build a model by name: ``"tutorial"`` or ``"vgg"``."""
     if name not in MODEL_BUILDERS:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(MODEL_BUILDERS)}")
     return MODEL_BUILDERS[name](**kwargs)

@@ -23,7 +23,7 @@ from .augment import build_augmentation, get_preset
 from .crops import RandomCropErase
 from .data import FERData, load_fer2013, locate_fer2013, official_splits, validation_name
 from .labels import NUM_CLASSES, one_hot
-from .models import build_model, float32_model
+from .models import MODEL_BUILDERS, build_model, float32_model
 from .preprocessing import FACE_SIZE, prepare_faces
 from .saving import load_model
 
@@ -181,9 +181,9 @@ def cosine_schedule(learning_rate: float, total_steps: int, warmup_steps: int = 
 class TrainConfig:
     """The settings of a training run, saved as ``config.json`` in its directory."""
 
-    model: str = "default"  # "tutorial" or "default" (see fer_helpers.models)
+    model: str = "tutorial"  # "tutorial" (lesson 3's CNN) or "vgg" (the pretrained model's; see fer_helpers.models)
     epochs: int = 30
-    batch_size: int = 64
+    batch_size: int = 32
     learning_rate: float = 1e-3
     optimizer: str = "adam"  # "adam", "adamw" or "sgd"
     schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau) or "cosine"
@@ -220,7 +220,7 @@ def finite(ok):
 
 #: setting -> (check, what it must be)
 SETTING_RULES = {
-    "model": (lambda v: v in ("tutorial", "default"), "'tutorial' or 'default'"),
+    "model": (lambda v: v in MODEL_BUILDERS, f"one of {sorted(MODEL_BUILDERS)}"),
     "epochs": (integer(1), "an integer of at least 1"),
     "batch_size": (integer(1), "an integer of at least 1"),
     "learning_rate": (finite(lambda v: v > 0), "a finite number above 0"),

@@ -108,7 +108,7 @@ def card(info: dict, report) -> str:
 {status}
 
 ## What it is
-A VGG-style network (`fer_helpers.models.build_default_cnn`): four stages of {'/'.join(map(str, r['convs']))} 3x3
+A VGG-style network (`fer_helpers.models.build_vgg_cnn`): four stages of {'/'.join(map(str, r['convs']))} 3x3
 convolutions with BatchNormalization and ReLU, {filters} filters, global average pooling, a 256-unit dense head;
 {info['params']:,} parameters, {info['size_mb']} MB as a `.keras` file, float32. It takes raw gray faces, pixel values
 0..255, shape `(N, 48, 48, 1)`: its first layer takes the centre {r['crop']}x{r['crop']} crop, the size it was trained

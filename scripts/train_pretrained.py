@@ -31,7 +31,7 @@ import keras  # noqa: E402
 
 from fer_helpers.atomic import atomic_path, save_model, write_json  # noqa: E402
 from fer_helpers.crops import RandomCropErase, ten_crops  # noqa: E402
-from fer_helpers.models import build_default_cnn  # noqa: E402
+from fer_helpers.models import build_vgg_cnn  # noqa: E402
 
 SETTINGS = ("filters", "convs", "dropout", "crop", "erase", "batch_size", "lr", "momentum", "weight_decay",
             "label_smoothing", "warmup_epochs", "epochs", "time_budget", "precision", "init_from", "seed")
@@ -121,7 +121,7 @@ def build_net(args, dtype_policy: str) -> keras.Model:
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(dtype_policy)
     try:
-        return build_default_cnn(input_shape=(args.crop, args.crop, 1), filters=args.filters,
+        return build_vgg_cnn(input_shape=(args.crop, args.crop, 1), filters=args.filters,
                                  convs_per_block=args.convs, dropout=args.dropout,
                                  weight_decay=args.weight_decay / 2, name="fer_vgg")
     finally:

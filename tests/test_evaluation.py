@@ -490,10 +490,10 @@ def test_evaluate_cli_json_and_split(tmp_path, capsys, saved_model, trained, fac
 
 
 def test_evaluate_cli_tencrop_reports_single_flip_and_ten_crops(tmp_path, capsys, faces, randomise_batchnorm):
-    from fer_helpers.models import build_default_cnn
+    from fer_helpers.models import build_vgg_cnn
 
     images, labels = faces
-    crop_model = build_default_cnn(input_shape=(None, None, 1), filters=(4, 4, 8, 8), head_units=8)
+    crop_model = build_vgg_cnn(input_shape=(None, None, 1), filters=(4, 4, 8, 8), head_units=8)
     randomise_batchnorm(crop_model)
     crop_model.save(tmp_path / "crops.keras")
     data = _write_csv(tmp_path / "fer.csv", images[:30], labels[:30], ["PublicTest"] * 30)

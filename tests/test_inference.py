@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fer_helpers.inference import predict_proba
-from fer_helpers.models import build_default_cnn, build_tutorial_cnn
+from fer_helpers.models import build_vgg_cnn, build_tutorial_cnn
 
 
 def test_batches_equal_one_call_and_tta_averages_with_the_mirror_image(randomise_batchnorm):
@@ -39,7 +39,7 @@ def test_predictions_follow_weight_changes(randomise_batchnorm):
 def test_tencrop_averages_ten_crops_of_a_crop_model_and_refuses_a_48_pixel_one(randomise_batchnorm):
     from fer_helpers.crops import ten_crops
 
-    model = build_default_cnn(input_shape=(None, None, 1), filters=(4, 4, 8, 8), head_units=8)
+    model = build_vgg_cnn(input_shape=(None, None, 1), filters=(4, 4, 8, 8), head_units=8)
     randomise_batchnorm(model)
     faces = np.random.default_rng(2).integers(0, 256, (6, 48, 48), dtype=np.uint8)
     crops = ten_crops(faces[..., None].astype(np.float32), 40)

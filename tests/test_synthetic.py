@@ -190,7 +190,7 @@ def test_make_sample_writes_what_generate_faces_gives(tmp_path):
 def test_committed_sample_is_what_make_sample_writes_now(tmp_path):
     assert fd.SAMPLE_CSV.name == "fer2013_synthetic_sample.csv" and fd.SAMPLE_CSV.parent.name == "data"
     assert fd.SAMPLE_CSV.exists(), "regenerate: python -m fer_helpers make-sample --out data/... (see SAMPLE_*)"
-    assert fd.SAMPLE_CSV.stat().st_size <= 2_000_000
+    assert fd.SAMPLE_CSV.stat().st_size <= 12_500_000  # 1,400 faces: enough for a first run to learn (README)
     # lesson 1 reads it with plain pandas
     df = pd.read_csv(fd.SAMPLE_CSV)
     assert list(df.columns) == ["emotion", "pixels", "Usage"]
