@@ -23,7 +23,6 @@ import numpy as np
 
 from .cli import stderr_silenced
 from .data import DRIVE_FOLDER, colab_content, load_fer2013, locate_fer2013, repo_root
-from .training import BACKUP_DIR, BEST_MODEL, CSV_LOG, train
 
 #: GitHub ``owner/name`` of this repository, where every "Open in Colab" badge points (scripts/set_colab_repo.py
 #: rewrites this line for a fork).
@@ -193,6 +192,8 @@ class LessonModel:
 
 def finished_run(folder: Path) -> bool:
     """A training run that ended: best model and log written, no BackupAndRestore state (left by an interruption)."""
+    from .training import BACKUP_DIR, BEST_MODEL, CSV_LOG  # here: importing TensorFlow is setup()'s job, quietly
+
     return (folder / BEST_MODEL).is_file() and (folder / CSV_LOG).is_file() and not (folder / BACKUP_DIR).exists()
 
 
@@ -202,6 +203,8 @@ def lesson5_model(run_dir=None, data=None, fallback_dir=None, verbose: bool = Tr
     :data:`QUICK_PER_CLASS` training faces per class of ``data`` (``load_data()`` if None). Loaded without optimizer."""
     import keras
     import pandas as pd
+
+    from .training import BEST_MODEL, CSV_LOG, train
 
     run_dir = runs_dir() / LESSON5_RUN if run_dir is None else Path(run_dir)
     fallback_dir = runs_dir() / "06_quick_model" if fallback_dir is None else Path(fallback_dir)

@@ -22,6 +22,7 @@ import tensorflow as tf
 from keras.src.saving.serialization_lib import SafeModeScope
 
 from . import atomic
+from .cli import stderr_silenced
 from .labels import NUM_CLASSES
 from .preprocessing import prepare_faces
 from .pretrained import load_shipped_model
@@ -234,9 +235,10 @@ def tflite_predict(path, faces) -> np.ndarray:
             raise ValueError(f"{path} is not a valid TensorFlow Lite model ({exc})") from None
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     interpreter.resize_tensor_input(inp["index"], list(x.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(inp["index"], x)
-    interpreter.invoke()
+    with stderr_silenced():  # the first interpreter of a process announces its XNNPACK delegate on stderr
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
     return np.array(interpreter.get_tensor(out["index"]), dtype=np.float32)
 
 

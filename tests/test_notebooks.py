@@ -64,6 +64,15 @@ def test_no_absolute_paths_in_sources_or_outputs(nb):
         assert match is None, f"{path.name} cell {i}: absolute path {match.group(0)!r}"
 
 
+def test_no_tensorflow_start_up_lines_in_the_outputs(nb):
+    """setup() imports TensorFlow with stderr silenced, so nothing may import it before setup() runs."""
+    path, book = nb
+    for i, cell in enumerate(book.cells):
+        text = json.dumps([o for o in cell.get("outputs", []) if o.get("output_type") == "stream"])
+        for line in ("absl::InitializeLog", "oneDNN custom operations", "cudart_stub", "cuda drivers"):
+            assert line not in text, f"{path.name} cell {i}: TensorFlow's start-up line {line!r} in the output"
+
+
 def test_checked_deterministic_cell_with_committed_output(nb):
     path, book = nb
     checked = [c for c in book.cells if c.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in c.source]
