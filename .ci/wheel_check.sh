@@ -129,7 +129,7 @@ if [ "$TESTS" = 1 ]; then
   # Deselected: the two tests that the committed data/fer2013_synthetic_sample.csv is bit-identical to what the
   # generator writes now. On the minimum stack a few pixels differ by one grey level (an older OpenCV/NumPy rounds
   # differently); the sample is still valid data, but not byte-equal. See the report of issue 22.
-  # -m "not slow": the seven tests that train for tens of seconds; notebook 5 trained on this stack above.
+  # -m "not slow": the tests that train for tens of seconds; notebook 5 trained on this stack above.
   (cd "$ROOT" && "$VENV/bin/python" -m pytest tests -x -q -p no:cacheprovider --durations=5 -m "not slow" \
      --deselect tests/test_synthetic.py::test_committed_sample_is_what_make_sample_writes_now \
      --deselect tests/test_synthetic.py::test_sample_csv_path_regenerates_the_committed_sample_where_only_the_package_is_installed)

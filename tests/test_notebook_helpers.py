@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_helpers import notebook
+from fer_helpers import notebook, training
 from fer_helpers.data import FERData
 from fer_helpers.models import build_tutorial_cnn
 from fer_helpers.training import BACKUP_DIR, BEST_MODEL, CSV_LOG, compile_model
@@ -104,7 +104,7 @@ def test_lesson5_model_skips_an_interrupted_run_and_trains_a_quick_one(tmp_path,
                                     verbose=False)
     assert lesson.run_dir == tmp_path / "quick"
     assert len(lesson.history) == 1 and lesson.model.output_shape == (None, 7)
-    monkeypatch.setattr(notebook, "train", lambda *args, **kwargs: pytest.fail("trained a second time"))
+    monkeypatch.setattr(training, "train", lambda *args, **kwargs: pytest.fail("trained a second time"))
     again = notebook.lesson5_model(tmp_path / "05_training", data=data, fallback_dir=tmp_path / "quick",
                                    verbose=False)
     assert again.run_dir == tmp_path / "quick"  # reused, not trained twice
