@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make demo   - create .venv, install everything, run the main job on the embedded data
 #   make test   - create .venv, install everything, run the test suite (what .ci/run calls)
+#   make test-cpus - the training and inference tests under emulated CPUs (oneDNN at AVX2, oneDNN off)
 #   make site   - the website from the committed notebooks (output/site/_build/html), in a light .venv-site
 #   make browser-test - the site and JupyterLab in Chromium (Debian's /usr/bin/chromium), after make site
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test lab install clean site browser-test
+.PHONY: demo test test-cpus lab install clean site browser-test
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else \
@@ -25,6 +26,14 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# The numerics of other CPUs, emulated on this one, for the tests that train, predict and evaluate: oneDNN capped at
+# AVX2 (a CPU without AVX-512), then TensorFlow's own Eigen kernels (oneDNN off) for the bfloat16 tests. Under the cap
+# TensorFlow still hands bfloat16 convolutions to oneDNN, which refuses them; with oneDNN off they run.
+CPU_TESTS := tests/test_training.py tests/test_inference.py tests/test_pretrained.py
+test-cpus: $(VENV)/.installed
+	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest -q -p no:cacheprovider --durations=5 -m "not bfloat16" $(CPU_TESTS)
+	TF_ENABLE_ONEDNN_OPTS=0 $(PY) -m pytest -q -p no:cacheprovider --durations=5 -m bfloat16 $(CPU_TESTS)
 
 lab: $(VENV)/.installed
 	$(VENV)/bin/jupyter lab notebooks/

@@ -122,6 +122,7 @@ def test_a_file_from_a_newer_keras_loads_without_the_arguments_this_one_lacks(tm
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+@pytest.mark.bfloat16
 def test_float32_model_switches_mixed_precision_layers():
     """What the shipped model went through (scripts/make_model_card.py): a mixed-precision run saved as float32."""
     import keras

@@ -367,6 +367,7 @@ def test_resuming_with_other_settings_names_them_instead_of_dropping_them(tmp_pa
     assert result.history["epoch"].tolist() == [0, 1, 2]
 
 
+@pytest.mark.bfloat16
 def test_an_interrupted_mixed_precision_run_restores_the_global_policy(tmp_path):
     import keras
 
@@ -382,6 +383,7 @@ def test_an_interrupted_mixed_precision_run_restores_the_global_policy(tmp_path)
     assert keras.mixed_precision.global_policy().name == "float32"  # later models are not built in bfloat16
 
 
+@pytest.mark.bfloat16
 def test_a_mixed_precision_run_ships_a_float32_model_of_crops(tmp_path):
     from fer_helpers.data import FERData
 
