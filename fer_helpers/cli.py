@@ -67,7 +67,8 @@ def add_train(sub) -> None:
     s.add_argument("--data", help="data set (default: locate_fer2013(), else the embedded data)")
     s.add_argument("--out", required=True, help="run directory (best model, CSV log, TensorBoard logs, metrics)")
     s.add_argument("--resume", action="store_true", help="continue the interrupted run in --out, with its settings")
-    s.add_argument("--model", choices=["tutorial", "vgg"], help="tutorial: lesson 3's CNN (the default); vgg: the pretrained model's network")
+    s.add_argument("--model", choices=["tutorial", "vgg"],
+                   help="tutorial: lesson 3's CNN (the default); vgg: the pretrained model's network")
     s.add_argument("--epochs", type=number(int, 1))
     s.add_argument("--batch-size", type=number(int, 1))
     s.add_argument("--learning-rate", type=number(float, 0))

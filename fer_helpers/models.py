@@ -54,9 +54,9 @@ def build_tutorial_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES, 
 
 
 def build_vgg_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
-                      filters: Sequence[int] = (32, 64, 128, 256), convs_per_block: Sequence[int] = (1, 2, 2, 2),
-                      dropout: Sequence[float] = (0.1, 0.2, 0.3, 0.4), head_units: int = 256,
-                      head_dropout: float = 0.5, weight_decay: float = 0.0, name: str = "fer_vgg") -> keras.Model:
+                  filters: Sequence[int] = (32, 64, 128, 256), convs_per_block: Sequence[int] = (1, 2, 2, 2),
+                  dropout: Sequence[float] = (0.1, 0.2, 0.3, 0.4), head_units: int = 256,
+                  head_dropout: float = 0.5, weight_decay: float = 0.0, name: str = "fer_vgg") -> keras.Model:
     """A VGG-style network (the pretrained model's architecture): stages of 3x3 ``Conv2D -> BatchNormalization ->
     ReLU``, each ending in pooling and dropout, then global average pooling and a small classifier head."""
     if not len(filters) == len(convs_per_block) == len(dropout):

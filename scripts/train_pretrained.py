@@ -122,8 +122,8 @@ def build_net(args, dtype_policy: str) -> keras.Model:
     keras.config.set_dtype_policy(dtype_policy)
     try:
         return build_vgg_cnn(input_shape=(args.crop, args.crop, 1), filters=args.filters,
-                                 convs_per_block=args.convs, dropout=args.dropout,
-                                 weight_decay=args.weight_decay / 2, name="fer_vgg")
+                             convs_per_block=args.convs, dropout=args.dropout,
+                             weight_decay=args.weight_decay / 2, name="fer_vgg")
     finally:
         keras.config.set_dtype_policy(previous)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fer_helpers.inference import predict_proba
-from fer_helpers.models import build_vgg_cnn, build_tutorial_cnn
+from fer_helpers.models import build_tutorial_cnn, build_vgg_cnn
 
 
 def test_batches_equal_one_call_and_tta_averages_with_the_mirror_image(randomise_batchnorm):

@@ -1,6 +1,6 @@
 import pytest
 
-from fer_helpers.models import build_vgg_cnn, build_model, build_tutorial_cnn
+from fer_helpers.models import build_model, build_tutorial_cnn, build_vgg_cnn
 
 
 def test_the_networks_have_the_parameter_counts_of_the_lessons():

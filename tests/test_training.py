@@ -216,7 +216,7 @@ def test_warm_start_continues_from_a_saved_model(small_csv, tmp_path):
 
 
 def test_warm_start_rejects_missing_files_and_other_networks(tmp_path):
-    from fer_helpers.models import build_vgg_cnn, build_tutorial_cnn
+    from fer_helpers.models import build_tutorial_cnn, build_vgg_cnn
 
     with pytest.raises(ValueError, match="init_from: no model file at .*missing.keras"):
         training.TrainConfig(init_from=str(tmp_path / "missing.keras")).validate()
